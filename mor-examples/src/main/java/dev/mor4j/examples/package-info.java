@@ -1,0 +1,1 @@
+package dev.mor4j.examples;
