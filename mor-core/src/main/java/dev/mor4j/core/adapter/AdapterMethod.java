@@ -1,0 +1,13 @@
+package dev.mor4j.core.adapter;
+
+/** The adapter families this library trains and loads. */
+public enum AdapterMethod {
+    /** Low-rank adaptation: {@code y = W x + s·B A x}. PEFT {@code peft_type: LORA}. */
+    LORA,
+    /** Weight-decomposed LoRA. PEFT {@code peft_type: LORA} with {@code use_dora: true}. */
+    DORA,
+    /** N full LoRA experts mixed by a router. {@code peft_type: MOELORA}. */
+    MOELORA,
+    /** Mixture of Ranks: one shared LoRA pair, N expert scaling vectors and a router. {@code peft_type: MOR}. */
+    MOR
+}

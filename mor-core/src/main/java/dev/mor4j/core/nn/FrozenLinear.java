@@ -1,0 +1,77 @@
+package dev.mor4j.core.nn;
+
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * A frozen linear layer {@code y = x Wᵀ} (no bias), as a LLaMA projection holds it.
+ *
+ * <p>The weight is kept transposed, {@code [d_in, d_out]}, and enters the graph as a constant through
+ * SameDiff's {@code xw_plus_b} op. That op's gradient is built from two separate matrix products, so
+ * when the weight is a constant SameDiff never executes the product that would give {@code dW}: backward
+ * through a frozen layer costs one GEMM ({@code dX = dY W}) instead of the two that {@code mmul}'s
+ * fused backward always computes.
+ */
+public final class FrozenLinear {
+
+    private final String name;
+    private final INDArray weightT; // [d_in, d_out]
+    private final INDArray zeroBias; // [d_out]
+
+    /**
+     * @param name    the module's name in the model, e.g. {@code model.layers.0.mlp.up_proj}
+     * @param weight  the weight as Hugging Face stores it, {@code [d_out, d_in]}; copied
+     */
+    public FrozenLinear(String name, INDArray weight) {
+        if (weight.rank() != 2) {
+            throw new IllegalArgumentException(name + ".weight: expected rank 2, got shape "
+                    + java.util.Arrays.toString(weight.shape()));
+        }
+        this.name = name;
+        this.weightT = weight.castTo(DataType.FLOAT).transpose().dup('c');
+        this.zeroBias = Nd4j.zeros(DataType.FLOAT, weight.size(0));
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public int inFeatures() {
+        return (int) weightT.size(0);
+    }
+
+    public int outFeatures() {
+        return (int) weightT.size(1);
+    }
+
+    /** The weight as Hugging Face stores it, {@code [d_out, d_in]} (a view, do not modify). */
+    public INDArray weight() {
+        return weightT.transpose();
+    }
+
+    /** The transposed weight {@code [d_in, d_out]} (do not modify). */
+    public INDArray weightTransposed() {
+        return weightT;
+    }
+
+    /** The weight as a graph constant {@code [d_in, d_out]}, created once per graph. */
+    public SDVariable weightConstant(SameDiff sd) {
+        String key = name + ".weight_t";
+        return sd.hasVariable(key) ? sd.getVariable(key) : sd.constant(key, weightT);
+    }
+
+    /**
+     * Adds {@code x Wᵀ} to the graph.
+     *
+     * @param x {@code [tokens, d_in]}
+     * @return {@code [tokens, d_out]}
+     */
+    public SDVariable forward(SameDiff sd, SDVariable x) {
+        String biasKey = name + ".zero_bias";
+        SDVariable bias = sd.hasVariable(biasKey) ? sd.getVariable(biasKey) : sd.constant(biasKey, zeroBias);
+        return sd.nn.linear(x, weightConstant(sd), bias);
+    }
+}
