@@ -1,0 +1,108 @@
+package dev.mor4j.llama.model;
+
+import dev.mor4j.core.MorException;
+import dev.mor4j.llama.config.LlamaConfig;
+import java.util.HashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** Turns a {@link Batch} into the placeholder arrays of a {@link LlamaGraph}. */
+public final class LlamaFeeds {
+
+    /** The additive bias of masked attention entries: float32's lowest value, as transformers uses. */
+    public static final float MASKED = -Float.MAX_VALUE;
+
+    private LlamaFeeds() {
+    }
+
+    /** How the loss averages: transformers' mean over counted positions, or their sum. */
+    public enum Reduction { MEAN, SUM }
+
+    public static Map<String, INDArray> of(LlamaConfig config, Batch batch, boolean withLoss, Reduction reduction) {
+        int b = batch.batchSize();
+        int t = batch.seqLen();
+        if (t > config.maxPositionEmbeddings()) {
+            throw new MorException("sequence length " + t + " exceeds max_position_embeddings ("
+                    + config.maxPositionEmbeddings() + ") of config.json");
+        }
+        int[] ids = new int[b * t]; // [B, T]
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                long id = batch.inputIds()[i][j];
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new MorException("input_ids[" + i + "][" + j + "] = " + id + " is outside the vocabulary [0, "
+                            + config.vocabSize() + ")");
+                }
+                ids[i * t + j] = (int) id;
+            }
+        }
+        int[] positions = new int[t]; // [T]
+        for (int j = 0; j < t; j++) {
+            positions[j] = j;
+        }
+        float[] bias = new float[b * t * t]; // [B, 1, T, T]
+        float[] tokenMask = new float[b * t]; // [B·T, 1]
+        for (int i = 0; i < b; i++) {
+            long[] mask = batch.attentionMask()[i];
+            for (int q = 0; q < t; q++) {
+                tokenMask[i * t + q] = mask[q] != 0 ? 1f : 0f;
+                for (int k = 0; k < t; k++) {
+                    bias[(i * t + q) * t + k] = (k <= q && mask[k] != 0) ? 0f : MASKED;
+                }
+            }
+        }
+        Map<String, INDArray> feeds = new HashMap<>();
+        feeds.put(LlamaGraph.INPUT_IDS, Nd4j.create(ids, new long[] {b, t}, DataType.INT));
+        feeds.put(LlamaGraph.POSITION_IDS, Nd4j.create(positions, new long[] {t}, DataType.INT));
+        feeds.put(LlamaGraph.ATTN_BIAS, Nd4j.create(bias, new long[] {b, 1, t, t}, DataType.FLOAT));
+        feeds.put(LlamaGraph.TOKEN_MASK, Nd4j.create(tokenMask, new long[] {(long) b * t, 1}, DataType.FLOAT));
+        if (withLoss) {
+            putLabels(feeds, config, batch, reduction);
+        }
+        return feeds;
+    }
+
+    /**
+     * Next-token targets as transformers shifts them: position t is scored against {@code labels[t+1]}; the
+     * last position and every -100 are not counted.
+     */
+    private static void putLabels(Map<String, INDArray> feeds, LlamaConfig config, Batch batch, Reduction reduction) {
+        if (batch.labels() == null) {
+            throw new MorException("labels are required to compute a loss");
+        }
+        int b = batch.batchSize();
+        int t = batch.seqLen();
+        long v = config.vocabSize();
+        long[] index = new long[b * t]; // [B·T]
+        float[] weight = new float[b * t]; // [B·T]
+        int count = 0;
+        for (int i = 0; i < b; i++) {
+            for (int j = 0; j < t; j++) {
+                long row = (long) i * t + j;
+                long label = j + 1 < t ? batch.labels()[i][j + 1] : Batch.IGNORE_INDEX;
+                if (label == Batch.IGNORE_INDEX) {
+                    index[(int) row] = row * v;
+                    continue;
+                }
+                if (label < 0 || label >= v) {
+                    throw new MorException("labels[" + i + "][" + (j + 1) + "] = " + label
+                            + " is neither -100 nor inside the vocabulary [0, " + v + ")");
+                }
+                index[(int) row] = row * v + label;
+                weight[(int) row] = 1f;
+                count++;
+            }
+        }
+        if (reduction == Reduction.MEAN) {
+            // transformers divides by the count; with nothing counted that is 0/0 = NaN
+            float w = count == 0 ? Float.NaN : 1f / count;
+            for (int r = 0; r < weight.length; r++) {
+                weight[r] = weight[r] != 0 || count == 0 ? w : 0f;
+            }
+        }
+        feeds.put(LlamaGraph.LABEL_INDEX, Nd4j.createFromArray(index));
+        feeds.put(LlamaGraph.LABEL_WEIGHT, Nd4j.createFromArray(weight));
+    }
+}

@@ -1,0 +1,52 @@
+package dev.mor4j.llama.model;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/** Runs a {@link LlamaGraph} on a batch and returns its outputs in transformers' shapes. */
+public final class LlamaForward {
+
+    /**
+     * @param logits       {@code [B, T, V]}
+     * @param loss         the causal-LM loss, or null when the batch has no labels or the graph no loss
+     * @param hiddenStates {@code L+1} arrays {@code [B, T, H]} when asked for, else empty
+     */
+    public record Result(INDArray logits, Float loss, List<INDArray> hiddenStates) {
+    }
+
+    private LlamaForward() {
+    }
+
+    public static Result run(LlamaGraph graph, Batch batch, boolean hiddenStates) {
+        boolean loss = graph.hasLoss() && batch.labels() != null;
+        Map<String, INDArray> feeds = LlamaFeeds.of(graph.weights().config(), batch, loss, LlamaFeeds.Reduction.MEAN);
+        if (graph.hasLoss() && !loss) {
+            throw new IllegalArgumentException("this graph computes a loss: the batch needs labels");
+        }
+        List<String> outputs = new ArrayList<>();
+        outputs.add(LlamaGraph.LOGITS);
+        if (loss) {
+            outputs.add(LlamaGraph.LOSS);
+        }
+        int layers = graph.weights().config().numHiddenLayers();
+        if (hiddenStates) {
+            for (int i = 0; i <= layers; i++) {
+                outputs.add("hidden." + i);
+            }
+        }
+        Map<String, INDArray> out = graph.sd().output(feeds, outputs.toArray(new String[0]));
+        long b = batch.batchSize();
+        long t = batch.seqLen();
+        INDArray logits = out.get(LlamaGraph.LOGITS).reshape(b, t, -1); // [B, T, V]
+        List<INDArray> hidden = new ArrayList<>();
+        if (hiddenStates) {
+            for (int i = 0; i <= layers; i++) {
+                hidden.add(out.get("hidden." + i).reshape(b, t, -1)); // [B, T, H]
+            }
+        }
+        Float lossValue = loss ? out.get(LlamaGraph.LOSS).getFloat(0) : null;
+        return new Result(logits, lossValue, hidden);
+    }
+}

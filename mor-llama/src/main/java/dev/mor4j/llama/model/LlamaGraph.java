@@ -1,0 +1,249 @@
+package dev.mor4j.llama.model;
+
+import dev.mor4j.core.adapter.AdapterContext;
+import dev.mor4j.core.adapter.AdapterLayer;
+import dev.mor4j.core.nn.FrozenLinear;
+import dev.mor4j.llama.config.LlamaConfig;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * LlamaForCausalLM as one SameDiff graph, with the base weights as constants and any adapters spliced
+ * into named projections.
+ *
+ * <p>Tokens are flattened between attention blocks: hidden states are {@code [B·T, H]}, so every
+ * projection is a 2-D product and adapters see {@code [tokens, d_in]}. Placeholders (filled by
+ * {@link LlamaFeeds}):
+ * <ul>
+ *   <li>{@code input_ids} {@code [B, T]} INT</li>
+ *   <li>{@code position_ids} {@code [T]} INT: rotary positions</li>
+ *   <li>{@code attn_bias} {@code [B, 1, T, T]} FLOAT: 0 where a query may attend a key (causal and
+ *       not padding), a large negative number elsewhere</li>
+ *   <li>{@code token_mask} {@code [B·T, 1]} FLOAT: 1 for real tokens (used by router auxiliary losses)</li>
+ *   <li>with a loss: {@code label_index} {@code [B·T]} LONG (row·V + next-token label) and
+ *       {@code label_weight} {@code [B·T]} FLOAT (1/count for counted positions, else 0)</li>
+ * </ul>
+ * Outputs: {@code logits} {@code [B·T, V]}, {@code hidden.0} … {@code hidden.L} ({@code [B·T, H]}: the
+ * embeddings, then each layer's output; the last one after the final norm, as transformers returns them),
+ * and {@code loss} (scalar) plus {@code total_loss} (loss plus auxiliary losses) when built with a loss.
+ */
+public final class LlamaGraph {
+
+    public static final String INPUT_IDS = "input_ids";
+    public static final String POSITION_IDS = "position_ids";
+    public static final String ATTN_BIAS = "attn_bias";
+    public static final String TOKEN_MASK = "token_mask";
+    public static final String LABEL_INDEX = "label_index";
+    public static final String LABEL_WEIGHT = "label_weight";
+    public static final String LOGITS = "logits";
+    public static final String LOSS = "loss";
+    public static final String TOTAL_LOSS = "total_loss";
+
+    private final LlamaWeights weights;
+    private final SameDiff sd;
+    private final AdapterContext adapterContext;
+    private final Map<String, AdapterLayer> adapters;
+    private final boolean withLoss;
+
+    private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
+            boolean training, boolean withLoss) {
+        this.weights = weights;
+        this.sd = SameDiff.create();
+        this.adapters = adapters;
+        this.withLoss = withLoss;
+        this.adapterContext = new AdapterContext(sd, adapterWeights, training);
+        define();
+    }
+
+    /**
+     * Builds the graph.
+     *
+     * @param adapters       adapter layers by the module name they replace (e.g. {@code model.layers.0.mlp.up_proj}); may be empty
+     * @param adapterWeights the adapters' weights by full PEFT key (trained in place)
+     * @param training       build dropout masks and auxiliary losses
+     * @param withLoss       add the causal-LM loss
+     */
+    public static LlamaGraph build(LlamaWeights weights, Map<String, AdapterLayer> adapters,
+            Map<String, INDArray> adapterWeights, boolean training, boolean withLoss) {
+        return new LlamaGraph(weights, adapters, adapterWeights, training, withLoss);
+    }
+
+    /** A graph of the base model alone. */
+    public static LlamaGraph base(LlamaWeights weights, boolean withLoss) {
+        return build(weights, Map.of(), Map.of(), false, withLoss);
+    }
+
+    private void define() {
+        LlamaConfig c = weights.config();
+        int h = c.hiddenSize();
+        SDVariable ids = sd.placeHolder(INPUT_IDS, DataType.INT, -1, -1); // [B, T]
+        SDVariable pos = sd.placeHolder(POSITION_IDS, DataType.INT, -1); // [T]
+        SDVariable bias = sd.placeHolder(ATTN_BIAS, DataType.FLOAT, -1, 1, -1, -1); // [B, 1, T, T]
+        SDVariable tokenMask = sd.placeHolder(TOKEN_MASK, DataType.FLOAT, -1, 1); // [B·T, 1]
+        adapterContext.setTokenMask(tokenMask);
+        SDVariable bt = sd.shape(ids).castTo(DataType.LONG); // [2] = {B, T}
+        SDVariable b = bt.get(SDIndex.interval(0, 1)); // [1]
+        SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
+
+        INDArray[] rope = RotaryTables.build(c.maxPositionEmbeddings(), c.headDim(), c.ropeTheta());
+        SDVariable cos = sd.gather(sd.constant("rope.cos", rope[0]), pos, 0); // [T, hd]
+        SDVariable sin = sd.gather(sd.constant("rope.sin", rope[1]), pos, 0); // [T, hd]
+
+        SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H]
+        SDVariable x = sd.gather(embed, sd.reshape(ids, -1), 0); // [B·T, H]
+        x = sd.identity("hidden.0", x);
+        Shapes shapes = new Shapes(b, t);
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            x = decoderLayer(l, x, cos, sin, bias, shapes);
+            if (l < c.numHiddenLayers() - 1) {
+                x = sd.identity("hidden." + (l + 1), x);
+            }
+        }
+        x = rmsNorm("model.norm", x, weights.finalNorm());
+        x = sd.identity("hidden." + c.numHiddenLayers(), x);
+        SDVariable logits = sd.identity(LOGITS, linear("lm_head", x)); // [B·T, V]
+        if (withLoss) {
+            defineLoss(logits);
+        }
+    }
+
+    /** Dynamic shape vectors built from the batch's {B, T}. */
+    private final class Shapes {
+        final SDVariable b; // [1]
+        final SDVariable t; // [1]
+
+        Shapes(SDVariable b, SDVariable t) {
+            this.b = b;
+            this.t = t;
+        }
+
+        SDVariable of(Object... dims) {
+            List<SDVariable> parts = new ArrayList<>();
+            for (Object d : dims) {
+                parts.add(d instanceof SDVariable ? (SDVariable) d
+                        : sd.constant(Nd4j.createFromArray(((Number) d).longValue())));
+            }
+            return sd.concat(0, parts.toArray(new SDVariable[0]));
+        }
+    }
+
+    private SDVariable decoderLayer(int l, SDVariable x, SDVariable cos, SDVariable sin, SDVariable bias, Shapes s) {
+        String p = "model.layers." + l + ".";
+        SDVariable normed = rmsNorm(p + "input_layernorm", x, weights.inputNorm(l)); // [B·T, H]
+        x = x.add(attention(p + "self_attn.", normed, cos, sin, bias, s)); // [B·T, H]
+        normed = rmsNorm(p + "post_attention_layernorm", x, weights.postAttentionNorm(l)); // [B·T, H]
+        SDVariable gate = linear(p + "mlp.gate_proj", normed); // [B·T, I]
+        SDVariable up = linear(p + "mlp.up_proj", normed); // [B·T, I]
+        SDVariable act = sd.nn.swish(gate).mul(up); // [B·T, I]
+        return x.add(linear(p + "mlp.down_proj", act)); // [B·T, H]
+    }
+
+    private SDVariable attention(String p, SDVariable x, SDVariable cos, SDVariable sin, SDVariable bias, Shapes s) {
+        LlamaConfig c = weights.config();
+        int nh = c.numAttentionHeads();
+        int nkv = c.numKeyValueHeads();
+        int hd = c.headDim();
+        SDVariable q = heads(linear(p + "q_proj", x), nh, hd, s); // [B, nh, T, hd]
+        SDVariable k = heads(linear(p + "k_proj", x), nkv, hd, s); // [B, nkv, T, hd]
+        SDVariable v = heads(linear(p + "v_proj", x), nkv, hd, s); // [B, nkv, T, hd]
+        q = rope(q, cos, sin, hd);
+        k = rope(k, cos, sin, hd);
+        if (nkv != nh) {
+            k = repeatKv(k, c.kvGroups(), nh, hd, s); // [B, nh, T, hd]
+            v = repeatKv(v, c.kvGroups(), nh, hd, s); // [B, nh, T, hd]
+        }
+        SDVariable scores = sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(hd)).add(bias); // [B, nh, T, T]
+        SDVariable probs = sd.nn.softmax(scores, 3); // [B, nh, T, T]
+        SDVariable ctx = sd.mmul(probs, v); // [B, nh, T, hd]
+        SDVariable merged = sd.reshape(sd.permute(ctx, 0, 2, 1, 3), -1, (long) nh * hd); // [B·T, nh·hd]
+        return linear(p + "o_proj", merged); // [B·T, H]
+    }
+
+    /** {@code [B·T, n·hd]} → {@code [B, n, T, hd]}. */
+    private SDVariable heads(SDVariable x, int n, int hd, Shapes s) {
+        SDVariable x4 = sd.reshape(x, s.of(s.b, s.t, n, hd)); // [B, T, n, hd]
+        return sd.permute(x4, 0, 2, 1, 3); // [B, n, T, hd]
+    }
+
+    /** Grouped-query attention: each key/value head serves {@code groups} query heads. */
+    private SDVariable repeatKv(SDVariable kv, int groups, int nh, int hd, Shapes s) {
+        SDVariable e = sd.expandDims(kv, 2); // [B, nkv, 1, T, hd]
+        SDVariable tiled = sd.tile(e, 1, 1, groups, 1, 1); // [B, nkv, groups, T, hd]
+        return sd.reshape(tiled, s.of(s.b, nh, s.t, hd)); // [B, nh, T, hd]
+    }
+
+    /** {@code x·cos + rotate_half(x)·sin} with {@code rotate_half(x) = [-x₂, x₁]}. */
+    private SDVariable rope(SDVariable x, SDVariable cos, SDVariable sin, int hd) {
+        SDVariable x1 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(0, hd / 2)); // [B, n, T, hd/2]
+        SDVariable x2 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(hd / 2, hd)); // [B, n, T, hd/2]
+        SDVariable rotated = sd.concat(3, x2.neg(), x1); // [B, n, T, hd]
+        return x.mul(cos).add(rotated.mul(sin)); // [B, n, T, hd]
+    }
+
+    /** RMSNorm as transformers computes it: {@code w · x / sqrt(mean(x²) + eps)}. */
+    private SDVariable rmsNorm(String name, SDVariable x, INDArray weight) {
+        SDVariable w = sd.constant(name + ".weight", weight); // [H]
+        SDVariable meanSq = sd.math.square(x).mean(true, 1); // [B·T, 1]
+        return x.mul(sd.math.rsqrt(meanSq.add(weights.config().rmsNormEps()))).mul(w); // [B·T, H]
+    }
+
+    /** A projection, through its adapter when one is spliced in. */
+    private SDVariable linear(String module, SDVariable x) {
+        AdapterLayer adapter = adapters.get(module);
+        if (adapter != null) {
+            return adapter.forward(adapterContext, x);
+        }
+        FrozenLinear f = weights.linear(module);
+        return f.forward(sd, x);
+    }
+
+    /**
+     * Causal-LM loss as transformers computes it, built from ops whose gradients are right in M2.1:
+     * {@code Σ_t w_t · (logsumexp(logits_t) − logits_t[label_t])} with {@code w_t = 1/count} on counted
+     * positions (mean) or 1 (sum).
+     */
+    private void defineLoss(SDVariable logits) {
+        SDVariable labelIndex = sd.placeHolder(LABEL_INDEX, DataType.LONG, -1); // [B·T]
+        SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, DataType.FLOAT, -1); // [B·T]
+        SDVariable max = logits.max(true, 1); // [B·T, 1]
+        SDVariable z = logits.sub(max); // [B·T, V]
+        SDVariable lse = sd.math.log(sd.math.exp(z).sum(true, 1)).add(max); // [B·T, 1]
+        SDVariable picked = sd.gather(sd.reshape(logits, -1), labelIndex, 0); // [B·T]
+        SDVariable perToken = sd.reshape(lse, -1).sub(picked); // [B·T]
+        SDVariable loss = sd.identity(LOSS, perToken.mul(labelWeight).sum()); // scalar
+        SDVariable total = loss;
+        for (SDVariable aux : adapterContext.auxLosses()) {
+            total = total.add(aux);
+        }
+        total = sd.identity(TOTAL_LOSS, total);
+        sd.setLossVariables(total);
+    }
+
+    public SameDiff sd() {
+        return sd;
+    }
+
+    public LlamaWeights weights() {
+        return weights;
+    }
+
+    public AdapterContext adapterContext() {
+        return adapterContext;
+    }
+
+    public Map<String, AdapterLayer> adapters() {
+        return Collections.unmodifiableMap(adapters);
+    }
+
+    public boolean hasLoss() {
+        return withLoss;
+    }
+}
