@@ -5,6 +5,7 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.mor4j.core.MorException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -251,10 +252,16 @@ public final class SafetensorsWriter {
         }
     }
 
-    /** The array in C order as a fresh dense copy of the given type. */
+    /**
+     * The array as a dense C-order array of the given type: the array itself if it already is one (a plain
+     * C-order array owning its whole buffer), else a copy.
+     */
     private static INDArray cOrder(INDArray a, DataType type) {
         INDArray typed = a.dataType() == type ? a : a.castTo(type);
-        return typed.dup('c');
+        boolean dense = typed.ordering() == 'c' && !typed.isView() && typed.offset() == 0
+                && typed.data().length() == typed.length()
+                && Arrays.equals(typed.stride(), Nd4j.getStrides(typed.shape(), 'c'));
+        return dense ? typed : typed.dup('c');
     }
 
     private static float[] floatValues(String where, Entry e) {
