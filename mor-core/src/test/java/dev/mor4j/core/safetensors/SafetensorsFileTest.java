@@ -168,6 +168,7 @@ class SafetensorsFileTest {
 
             INDArray small = f.getLong("small");
             assertEquals(DataType.LONG, small.dataType());
+            assertArrayEquals(new long[]{3}, small.shape());
             assertArrayEquals(new long[]{Integer.MIN_VALUE, -7, Integer.MAX_VALUE}, small.data().asLong());
             assertEquals(DType.I32, f.info("small").dtype());
 
