@@ -1,0 +1,14 @@
+/**
+ * Reading and writing safetensors checkpoints.
+ *
+ * <ul>
+ *   <li>{@link dev.mor4j.core.safetensors.SafetensorsFile}: one file, header validated on open, tensors read
+ *       through memory mappings (F32/F16/BF16 as FLOAT, I64/I32 as LONG).</li>
+ *   <li>{@link dev.mor4j.core.safetensors.ShardedCheckpoint}: a Hugging Face model directory, single-file or
+ *       sharded with {@code model.safetensors.index.json}.</li>
+ *   <li>{@link dev.mor4j.core.safetensors.TensorSource}: what both offer to loaders.</li>
+ *   <li>{@link dev.mor4j.core.safetensors.SafetensorsWriter}: atomic writes in the layout of the Python
+ *       {@code safetensors} library.</li>
+ * </ul>
+ */
+package dev.mor4j.core.safetensors;
