@@ -1,1 +1,0 @@
-package dev.mor4j.examples;
