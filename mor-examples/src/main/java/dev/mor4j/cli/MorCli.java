@@ -31,6 +31,11 @@ public final class MorCli {
     /** Runs the command line and returns the exit code (for tests and embedding). */
     public static int run(String... args) {
         QuietStdout.install();
+        return execute(args);
+    }
+
+    /** Runs the command line on the current standard streams and returns the exit code. */
+    public static int execute(String... args) {
         CommandLine cl = new CommandLine(new MorCli());
         cl.setExecutionExceptionHandler((ex, line, parsed) -> {
             MorCli root = line.getCommandSpec().root().userObject() instanceof MorCli m ? m : null;
