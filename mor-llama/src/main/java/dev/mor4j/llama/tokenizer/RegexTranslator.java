@@ -1,0 +1,158 @@
+package dev.mor4j.llama.tokenizer;
+
+import java.util.Map;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * Translates the regular expressions found in {@code tokenizer.json} files (written for Oniguruma, which the
+ * HF {@code tokenizers} library uses) into {@link java.util.regex.Pattern}s that match the same text.
+ *
+ * <p>Both engines are backtracking, leftmost-first engines with the same syntax for what tokenizer regexes use
+ * (classes, {@code \p{L}}/{@code \p{N}}, lookahead, possessive and lazy quantifiers, {@code (?i:...)}). The
+ * differences handled here:
+ * <ul>
+ *   <li>Oniguruma's {@code \s}, {@code \w}, {@code \d}, {@code \b} and case folding are Unicode-aware on UTF-8 text;
+ *       Java's are ASCII-only unless {@link Pattern#UNICODE_CHARACTER_CLASS} and {@link Pattern#UNICODE_CASE} are
+ *       set (they are). With them Java's {@code \s} is the Unicode White_Space property, which is exactly
+ *       Oniguruma's set (U+0009–U+000D, U+0085, Zs, Zl, Zp).</li>
+ *   <li>{@code ^}/{@code $} are line anchors and {@code .} stops only at {@code \n} in Oniguruma: compiled with
+ *       {@link Pattern#MULTILINE} and {@link Pattern#UNIX_LINES}; Oniguruma's option {@code m} (dot matches
+ *       newline) becomes Java's {@code s}.</li>
+ *   <li>{@code \h}/{@code \H} (hex digit), {@code \v} (vertical tab only), {@code \p{^X}} (negated property) and
+ *       POSIX brackets such as {@code [:alpha:]} are rewritten.</li>
+ *   <li>Constructs with no Java equivalent ({@code \K}, {@code \g<...>} subexpression calls, {@code \y}, {@code \Y},
+ *       {@code \O}, absent operator {@code (?~...)}) are refused.</li>
+ * </ul>
+ */
+final class RegexTranslator {
+
+    static final int FLAGS = Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE | Pattern.MULTILINE
+            | Pattern.UNIX_LINES;
+
+    private static final Map<String, String> POSIX = Map.ofEntries(
+            Map.entry("alnum", "\\p{Alnum}"), Map.entry("alpha", "\\p{Alpha}"), Map.entry("ascii", "\\x00-\\x7F"),
+            Map.entry("blank", "\\p{Blank}"), Map.entry("cntrl", "\\p{Cntrl}"), Map.entry("digit", "\\p{Digit}"),
+            Map.entry("graph", "\\p{Graph}"), Map.entry("lower", "\\p{Lower}"), Map.entry("print", "\\p{Print}"),
+            Map.entry("punct", "\\p{Punct}"), Map.entry("space", "\\s"), Map.entry("upper", "\\p{Upper}"),
+            Map.entry("xdigit", "0-9a-fA-F"), Map.entry("word", "\\w"));
+
+    private RegexTranslator() {
+    }
+
+    /**
+     * Compiles an Oniguruma regex as a Java pattern.
+     *
+     * @throws IllegalArgumentException naming the construct that cannot be translated or the syntax error
+     */
+    static Pattern compile(String onig) {
+        String java = translate(onig);
+        try {
+            return Pattern.compile(java, FLAGS);
+        } catch (PatternSyntaxException e) {
+            throw new IllegalArgumentException("regex " + quote(onig) + " is not valid: " + e.getDescription()
+                    + " near index " + e.getIndex());
+        }
+    }
+
+    /** The Java spelling of an Oniguruma regex (without the flags of {@link #FLAGS}). */
+    static String translate(String onig) {
+        StringBuilder out = new StringBuilder(onig.length() + 16);
+        int classDepth = 0;
+        int i = 0;
+        while (i < onig.length()) {
+            char c = onig.charAt(i);
+            if (c == '\\') {
+                if (i + 1 >= onig.length()) {
+                    throw new IllegalArgumentException("regex " + quote(onig) + " ends with a lone backslash");
+                }
+                i = translateEscape(onig, i, classDepth > 0, out);
+                continue;
+            }
+            if (classDepth > 0 && c == '[' && onig.startsWith("[:", i)) {
+                int end = onig.indexOf(":]", i + 2);
+                if (end > 0) {
+                    boolean negated = onig.charAt(i + 2) == '^';
+                    String name = onig.substring(i + (negated ? 3 : 2), end);
+                    String set = POSIX.get(name);
+                    if (set == null) {
+                        throw new IllegalArgumentException("regex " + quote(onig) + " uses unknown POSIX class [:"
+                                + name + ":]");
+                    }
+                    out.append(negated ? "[^" + set + "]" : "[" + set + "]");
+                    i = end + 2;
+                    continue;
+                }
+            }
+            if (c == '[') {
+                classDepth++;
+                out.append(c);
+                // a ']' right after '[' or '[^' is a literal in both engines
+                if (onig.startsWith("^]", i + 1)) {
+                    out.append("^\\]");
+                    i += 3;
+                    continue;
+                }
+                if (onig.startsWith("]", i + 1)) {
+                    out.append("\\]");
+                    i += 2;
+                    continue;
+                }
+                i++;
+                continue;
+            }
+            if (c == ']' && classDepth > 0) {
+                classDepth--;
+            } else if (c == '(' && classDepth == 0 && onig.startsWith("(?", i)) {
+                i = translateGroupOptions(onig, i, out);
+                continue;
+            }
+            out.append(c);
+            i++;
+        }
+        return out.toString();
+    }
+
+    private static int translateEscape(String onig, int i, boolean inClass, StringBuilder out) {
+        char e = onig.charAt(i + 1);
+        switch (e) {
+            case 'h' -> out.append(inClass ? "0-9a-fA-F" : "[0-9a-fA-F]");
+            case 'H' -> out.append("[^0-9a-fA-F]");
+            case 'v' -> out.append("\\x0B");
+            case 'p', 'P' -> {
+                if (onig.startsWith("{^", i + 2)) {
+                    out.append('\\').append(e == 'p' ? 'P' : 'p').append('{');
+                    return i + 4;
+                }
+                out.append('\\').append(e);
+            }
+            case 'K', 'g', 'y', 'Y', 'O' -> throw new IllegalArgumentException("regex " + quote(onig)
+                    + " uses \\" + e + ", which java.util.regex has no equivalent for");
+            default -> out.append('\\').append(e);
+        }
+        return i + 2;
+    }
+
+    /** Rewrites the option letters of {@code (?imx-imx)} / {@code (?imx-imx:...)}; other groups pass through. */
+    private static int translateGroupOptions(String onig, int i, StringBuilder out) {
+        if (onig.startsWith("(?~", i)) {
+            throw new IllegalArgumentException("regex " + quote(onig) + " uses the absent operator (?~...), "
+                    + "which java.util.regex has no equivalent for");
+        }
+        int j = i + 2;
+        while (j < onig.length() && "imx-".indexOf(onig.charAt(j)) >= 0) {
+            j++;
+        }
+        boolean optionGroup = j > i + 2 && j < onig.length() && (onig.charAt(j) == ')' || onig.charAt(j) == ':');
+        if (!optionGroup) {
+            out.append("(?");
+            return i + 2;
+        }
+        out.append("(?").append(onig.substring(i + 2, j).replace('m', 's'));
+        return j;
+    }
+
+    private static String quote(String regex) {
+        return "\"" + regex + "\"";
+    }
+}
