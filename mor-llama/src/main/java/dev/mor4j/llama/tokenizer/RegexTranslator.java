@@ -19,6 +19,8 @@ import java.util.regex.PatternSyntaxException;
  *   <li>{@code ^}/{@code $} are line anchors and {@code .} stops only at {@code \n} in Oniguruma: compiled with
  *       {@link Pattern#MULTILINE} and {@link Pattern#UNIX_LINES}; Oniguruma's option {@code m} (dot matches
  *       newline) becomes Java's {@code s}.</li>
+ *   <li>Java 17's Unicode tables are at version 13.0, the reference's at 16.0: {@code \p{L}} and {@code \p{N}}
+ *       are widened by the letters and numbers assigned since ({@link NewerUnicode}).</li>
  *   <li>{@code \h}/{@code \H} (hex digit), {@code \v} (vertical tab only), {@code \p{^X}} (negated property) and
  *       POSIX brackets such as {@code [:alpha:]} are rewritten.</li>
  *   <li>Constructs with no Java equivalent ({@code \K}, {@code \g<...>} subexpression calls, {@code \y}, {@code \Y},
@@ -120,17 +122,47 @@ final class RegexTranslator {
             case 'H' -> out.append("[^0-9a-fA-F]");
             case 'v' -> out.append("\\x0B");
             case 'p', 'P' -> {
+                boolean negated = e == 'P';
+                int name = i + 3;
                 if (onig.startsWith("{^", i + 2)) {
-                    out.append('\\').append(e == 'p' ? 'P' : 'p').append('{');
-                    return i + 4;
+                    negated = !negated;
+                    name = i + 4;
                 }
-                out.append('\\').append(e);
+                int close = onig.indexOf('}', name);
+                if (onig.charAt(i + 2) != '{' || close < 0) {
+                    out.append('\\').append(e); // let Java report the syntax error
+                    return i + 2;
+                }
+                appendProperty(onig.substring(name, close), negated, inClass, out);
+                return close + 1;
             }
             case 'K', 'g', 'y', 'Y', 'O' -> throw new IllegalArgumentException("regex " + quote(onig)
                     + " uses \\" + e + ", which java.util.regex has no equivalent for");
             default -> out.append('\\').append(e);
         }
         return i + 2;
+    }
+
+    /**
+     * Appends a Unicode property class. {@code L} and {@code N} are widened by the letters and numbers of newer
+     * Unicode versions ({@link NewerUnicode}), spliced into the enclosing class or wrapped in a class of their own.
+     */
+    private static void appendProperty(String name, boolean negated, boolean inClass, StringBuilder out) {
+        String newer = switch (name) {
+            case "L" -> NewerUnicode.LETTERS;
+            case "N" -> NewerUnicode.NUMBERS;
+            default -> null;
+        };
+        String property = "\\p{" + name + "}";
+        if (newer == null) {
+            out.append(negated ? "\\P{" + name + "}" : property);
+        } else if (negated) {
+            out.append("[^").append(property).append(newer).append(']');
+        } else if (inClass) {
+            out.append(property).append(newer);
+        } else {
+            out.append('[').append(property).append(newer).append(']');
+        }
     }
 
     /** Rewrites the option letters of {@code (?imx-imx)} / {@code (?imx-imx:...)}; other groups pass through. */

@@ -174,21 +174,21 @@ public final class Tokenizer {
     }
 
     private String tokenOrNull(int id) {
-        AddedToken a = added.byId(id);
-        return a != null ? a.content() : model.token(id);
+        String text = added.text(id);
+        return text != null ? text : model.token(id);
     }
 
     private TokenBuffer encodeToBuffer(String text, boolean addSpecialTokens) {
         TokenBuffer out = new TokenBuffer(text.length() / 3 + 8);
         for (AddedVocabulary.Segment segment : added.splitRaw(text)) {
             if (segment.token() != null) {
-                out.add(segment.token().id(), segment.token().content());
+                out.add(segment.token().id(), segment.text());
                 continue;
             }
             String normalized = normalizer.normalize(segment.text());
             for (AddedVocabulary.Segment piece : added.splitNormalized(normalized, segment.atOrigin())) {
                 if (piece.token() != null) {
-                    out.add(piece.token().id(), piece.token().content());
+                    out.add(piece.token().id(), piece.text());
                     continue;
                 }
                 List<PreTokenizer.Piece> preTokens = preTokenizer.preTokenize(

@@ -64,7 +64,7 @@ final class TokenizerJson {
         BpeModel bpe = bpeModel(model);
         ComponentParser components = new ComponentParser(json);
         Normalizer normalizer = components.normalizer(root.get("normalizer"), "normalizer");
-        AddedVocabulary added = new AddedVocabulary(addedTokens(root), normalizer);
+        AddedVocabulary added = new AddedVocabulary(addedTokens(root), bpe, normalizer, json.file());
         PreTokenizer preTokenizer = components.preTokenizer(root.get("pre_tokenizer"), "pre_tokenizer");
         PostProcessor postProcessor = components.postProcessor(root.get("post_processor"), "post_processor");
         Decoder decoder = components.decoder(root.get("decoder"), "decoder");
