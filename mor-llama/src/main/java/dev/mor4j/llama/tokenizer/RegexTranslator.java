@@ -32,12 +32,20 @@ final class RegexTranslator {
     static final int FLAGS = Pattern.UNICODE_CHARACTER_CLASS | Pattern.UNICODE_CASE | Pattern.MULTILINE
             | Pattern.UNIX_LINES;
 
-    private static final Map<String, String> POSIX = Map.ofEntries(
-            Map.entry("alnum", "\\p{Alnum}"), Map.entry("alpha", "\\p{Alpha}"), Map.entry("ascii", "\\x00-\\x7F"),
-            Map.entry("blank", "\\p{Blank}"), Map.entry("cntrl", "\\p{Cntrl}"), Map.entry("digit", "\\p{Digit}"),
-            Map.entry("graph", "\\p{Graph}"), Map.entry("lower", "\\p{Lower}"), Map.entry("print", "\\p{Print}"),
-            Map.entry("punct", "\\p{Punct}"), Map.entry("space", "\\s"), Map.entry("upper", "\\p{Upper}"),
-            Map.entry("xdigit", "0-9a-fA-F"), Map.entry("word", "\\w"));
+    /** POSIX bracket classes as class-body fragments: {positive, negated}. */
+    private static final Map<String, String[]> POSIX = Map.ofEntries(
+            posix("alnum", "\\p{Alnum}", "\\P{Alnum}"), posix("alpha", "\\p{Alpha}", "\\P{Alpha}"),
+            posix("ascii", "\\p{ASCII}", "\\P{ASCII}"), posix("blank", "\\p{Blank}", "\\P{Blank}"),
+            posix("cntrl", "\\p{Cntrl}", "\\P{Cntrl}"), posix("digit", "\\p{Digit}", "\\P{Digit}"),
+            posix("graph", "\\p{Graph}", "\\P{Graph}"), posix("lower", "\\p{Lower}", "\\P{Lower}"),
+            posix("print", "\\p{Print}", "\\P{Print}"), posix("punct", "\\p{Punct}", "\\P{Punct}"),
+            posix("space", "\\s", "\\S"), posix("upper", "\\p{Upper}", "\\P{Upper}"),
+            posix("word", "\\w", "\\W"),
+            posix("xdigit", "0-9a-fA-F", "\\x00-\\x2F\\x3A-\\x40\\x47-\\x60\\x67-\\x{10FFFF}"));
+
+    private static Map.Entry<String, String[]> posix(String name, String positive, String negated) {
+        return Map.entry(name, new String[] {positive, negated});
+    }
 
     private RegexTranslator() {
     }
@@ -76,12 +84,12 @@ final class RegexTranslator {
                 if (end > 0) {
                     boolean negated = onig.charAt(i + 2) == '^';
                     String name = onig.substring(i + (negated ? 3 : 2), end);
-                    String set = POSIX.get(name);
+                    String[] set = POSIX.get(name);
                     if (set == null) {
                         throw new IllegalArgumentException("regex " + quote(onig) + " uses unknown POSIX class [:"
                                 + name + ":]");
                     }
-                    out.append(negated ? "[^" + set + "]" : "[" + set + "]");
+                    out.append(set[negated ? 1 : 0]);
                     i = end + 2;
                     continue;
                 }
