@@ -1,0 +1,163 @@
+package dev.mor4j.llama.tokenizer;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The BPE model of a {@code tokenizer.json}: turns one pre-token into token ids. Each character becomes the token
+ * of that character (or, when the vocabulary lacks it, its UTF-8 bytes as {@code <0xXX>} tokens with byte
+ * fallback, or the unknown token), then {@link BpeWord} applies the merges. With {@code ignore_merges} a pre-token
+ * that is itself in the vocabulary is emitted as that token without merging. Results for short pre-tokens are
+ * cached, as in the reference implementation. Thread-safe.
+ */
+final class BpeModel {
+
+    /** Pre-tokens at least this long (in UTF-16 units) are not cached. */
+    private static final int MAX_CACHED_LENGTH = 256;
+    private static final int CACHE_CAPACITY = 10_000;
+
+    private final Map<String, Integer> vocab;
+    private final String[] tokensById;
+    private final MergeTable merges;
+    private final int unkId;
+    private final boolean fuseUnk;
+    private final int[] byteFallbackIds;
+    private final boolean ignoreMerges;
+    private final String continuingSubwordPrefix;
+    private final String endOfWordSuffix;
+    private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+
+    /**
+     * @param vocab                   token → id
+     * @param tokensById              id → token (null where no token has that id)
+     * @param merges                  the merge rules
+     * @param unkId                   id of the unknown token, or -1 when there is none (unknown characters are
+     *                                then dropped, as the reference implementation does)
+     * @param fuseUnk                 whether consecutive unknown characters give a single unknown token
+     * @param byteFallback            whether characters missing from the vocabulary become {@code <0xXX>} tokens
+     * @param ignoreMerges            whether a pre-token found in the vocabulary is emitted whole
+     * @param continuingSubwordPrefix prefix of non-initial subwords, or null
+     * @param endOfWordSuffix         suffix of word-final subwords, or null
+     */
+    BpeModel(Map<String, Integer> vocab, String[] tokensById, MergeTable merges, int unkId, boolean fuseUnk,
+             boolean byteFallback, boolean ignoreMerges, String continuingSubwordPrefix, String endOfWordSuffix) {
+        this.vocab = vocab;
+        this.tokensById = tokensById;
+        this.merges = merges;
+        this.unkId = unkId;
+        this.fuseUnk = fuseUnk;
+        this.ignoreMerges = ignoreMerges;
+        this.continuingSubwordPrefix = continuingSubwordPrefix;
+        this.endOfWordSuffix = endOfWordSuffix;
+        this.byteFallbackIds = byteFallback ? byteTokens(vocab) : null;
+    }
+
+    /** Number of entries in the model's vocabulary. */
+    int size() {
+        return vocab.size();
+    }
+
+    /** The id of a token of the model's vocabulary, or null. */
+    Integer id(String token) {
+        return vocab.get(token);
+    }
+
+    /** The token with this id, or null. */
+    String token(int id) {
+        return id >= 0 && id < tokensById.length ? tokensById[id] : null;
+    }
+
+    /** Appends the tokens of one pre-token to {@code out}. */
+    void tokenize(String word, TokenBuffer out) {
+        if (word.isEmpty()) {
+            return;
+        }
+        if (ignoreMerges) {
+            Integer id = vocab.get(word);
+            if (id != null) {
+                out.add(id, tokensById[id]);
+                return;
+            }
+        }
+        int[] ids = cache.get(word);
+        if (ids == null) {
+            ids = BpeWord.merge(initialSymbols(word), merges);
+            if (word.length() < MAX_CACHED_LENGTH && cache.size() < CACHE_CAPACITY) {
+                cache.put(word, ids);
+            }
+        }
+        for (int id : ids) {
+            out.add(id, tokensById[id]);
+        }
+    }
+
+    /** One symbol per character, with byte fallback and unknown-token handling. */
+    private int[] initialSymbols(String word) {
+        IntList symbols = new IntList(word.length());
+        boolean pendingUnk = false;
+        int i = 0;
+        while (i < word.length()) {
+            int cp = word.codePointAt(i);
+            int end = i + Character.charCount(cp);
+            String s = word.substring(i, end);
+            if (continuingSubwordPrefix != null && i > 0) {
+                s = continuingSubwordPrefix + s;
+            }
+            if (endOfWordSuffix != null && end == word.length()) {
+                s = s + endOfWordSuffix;
+            }
+            i = end;
+            Integer id = vocab.get(s);
+            if (id != null) {
+                if (pendingUnk) {
+                    symbols.add(unkId);
+                    pendingUnk = false;
+                }
+                symbols.add(id);
+                continue;
+            }
+            if (byteFallbackIds != null && addBytes(s, symbols)) {
+                continue;
+            }
+            if (unkId < 0) {
+                continue;
+            }
+            if (pendingUnk && !fuseUnk) {
+                symbols.add(unkId);
+            }
+            pendingUnk = true;
+        }
+        if (pendingUnk) {
+            symbols.add(unkId);
+        }
+        return symbols.toArray();
+    }
+
+    /** Adds the byte tokens of {@code s}; false (adding nothing) when one of them is missing. */
+    private boolean addBytes(String s, IntList symbols) {
+        byte[] bytes = s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        for (byte b : bytes) {
+            if (byteFallbackIds[b & 0xFF] < 0) {
+                return false;
+            }
+        }
+        for (byte b : bytes) {
+            symbols.add(byteFallbackIds[b & 0xFF]);
+        }
+        return true;
+    }
+
+    private static int[] byteTokens(Map<String, Integer> vocab) {
+        int[] ids = new int[256];
+        for (int b = 0; b < 256; b++) {
+            Integer id = vocab.get(byteToken(b));
+            ids[b] = id == null ? -1 : id;
+        }
+        return ids;
+    }
+
+    /** The byte-fallback token of a byte, e.g. {@code <0x0A>}. */
+    static String byteToken(int b) {
+        return String.format("<0x%02X>", b & 0xFF);
+    }
+}

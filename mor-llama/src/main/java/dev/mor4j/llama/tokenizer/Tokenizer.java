@@ -1,0 +1,203 @@
+package dev.mor4j.llama.tokenizer;
+
+import dev.mor4j.core.MorException;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * A BPE tokenizer loaded from a HF {@code tokenizer.json}, producing exactly the ids, tokens and decoded text of
+ * the HF {@code tokenizers} library. It covers SentencePiece-style BPE (LLaMA-2, Mistral, TinyLlama: {@code ▁}
+ * space marker, byte fallback) and byte-level BPE (LLaMA-3: GPT-2 byte alphabet, regex pre-tokenizer,
+ * {@code ignore_merges}).
+ *
+ * <p>Encoding follows the reference pipeline: added tokens are cut out of the raw text first, each remaining piece
+ * is normalized, pre-tokenized and tokenized by the BPE model, and the post-processor adds special tokens when
+ * asked to. A {@code tokenizer.json} using a component that is not implemented is refused at load time.
+ *
+ * <p>Instances are immutable and thread-safe.
+ */
+public final class Tokenizer {
+
+    /** The file name looked for when {@link #load(Path)} is given a directory. */
+    public static final String FILE_NAME = "tokenizer.json";
+
+    private final Path source;
+    private final BpeModel model;
+    private final AddedVocabulary added;
+    private final Normalizer normalizer;
+    private final PreTokenizer preTokenizer;
+    private final PostProcessor postProcessor;
+    private final Decoder decoder;
+    private final SpecialTokenNames specialNames;
+    private final int vocabSize;
+
+    Tokenizer(Path source, BpeModel model, AddedVocabulary added, Normalizer normalizer, PreTokenizer preTokenizer,
+              PostProcessor postProcessor, Decoder decoder, SpecialTokenNames specialNames) {
+        this.source = source;
+        this.model = model;
+        this.added = added;
+        this.normalizer = normalizer;
+        this.preTokenizer = preTokenizer;
+        this.postProcessor = postProcessor;
+        this.decoder = decoder;
+        this.specialNames = specialNames;
+        int extra = 0;
+        for (AddedToken t : added.all()) {
+            if (model.id(t.content()) == null) {
+                extra++;
+            }
+        }
+        this.vocabSize = model.size() + extra;
+        for (String name : new String[] {specialNames.bos(), specialNames.eos()}) {
+            if (name != null && tokenId(name).isEmpty()) {
+                throw new MorException(source.resolveSibling(SpecialTokenNames.CONFIG_FILE) + ": special token \""
+                        + name + "\" is not in the vocabulary of " + source);
+            }
+        }
+    }
+
+    /**
+     * Loads a tokenizer.
+     *
+     * @param dirOrFile a {@code tokenizer.json} file, or a directory containing one (a {@code tokenizer_config.json}
+     *                  beside it, when present, names the BOS and EOS tokens)
+     * @throws MorException when the file is missing, not JSON, lacks the model, vocabulary or merges, or uses a
+     *                      component this implementation does not support
+     */
+    public static Tokenizer load(Path dirOrFile) {
+        Path file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve(FILE_NAME) : dirOrFile;
+        if (!Files.isRegularFile(file)) {
+            throw new MorException(file + ": no such file (expected a " + FILE_NAME
+                    + " file or a directory containing one)");
+        }
+        return TokenizerJson.read(file);
+    }
+
+    /**
+     * Encodes text to token ids.
+     *
+     * @param addSpecialTokens whether the post-processor adds its special tokens (e.g. BOS)
+     */
+    public int[] encode(String text, boolean addSpecialTokens) {
+        return encodeToBuffer(text, addSpecialTokens).ids();
+    }
+
+    /** The token strings of {@link #encode(String, boolean)}, e.g. {@code ["<s>", "▁Hello", "▁world"]}. */
+    public List<String> tokens(String text, boolean addSpecialTokens) {
+        return List.copyOf(encodeToBuffer(text, addSpecialTokens).tokens());
+    }
+
+    /**
+     * Decodes ids to text. Ids that belong to no token are skipped, as the reference implementation does.
+     *
+     * @param skipSpecialTokens whether special added tokens (BOS, EOS, ...) are left out
+     */
+    public String decode(int[] ids, boolean skipSpecialTokens) {
+        List<String> tokens = new ArrayList<>(ids.length);
+        for (int id : ids) {
+            String token = tokenOrNull(id);
+            if (token != null && !(skipSpecialTokens && added.isSpecial(token))) {
+                tokens.add(token);
+            }
+        }
+        return decoder.decode(tokens);
+    }
+
+    /** Number of tokens: the model vocabulary plus the added tokens that are not in it. */
+    public int vocabSize() {
+        return vocabSize;
+    }
+
+    /** The id of a token (an added token or a model token), if it exists. */
+    public OptionalInt tokenId(String token) {
+        AddedToken a = added.byContent(token);
+        if (a != null) {
+            return OptionalInt.of(a.id());
+        }
+        Integer id = model.id(token);
+        return id == null ? OptionalInt.empty() : OptionalInt.of(id);
+    }
+
+    /**
+     * The token with this id.
+     *
+     * @throws IllegalArgumentException when no token has this id
+     */
+    public String idToToken(int id) {
+        String token = tokenOrNull(id);
+        if (token == null) {
+            throw new IllegalArgumentException("no token has id " + id + " in " + source + " (vocabulary size "
+                    + vocabSize + ")");
+        }
+        return token;
+    }
+
+    /** Whether this id is a special added token (such as BOS or EOS). */
+    public boolean isSpecial(int id) {
+        String token = tokenOrNull(id);
+        return token != null && added.isSpecial(token);
+    }
+
+    /** The BOS token text, when known. */
+    public Optional<String> bosToken() {
+        return Optional.ofNullable(specialNames.bos());
+    }
+
+    /** The EOS token text, when known. */
+    public Optional<String> eosToken() {
+        return Optional.ofNullable(specialNames.eos());
+    }
+
+    /** The BOS token id, when known. */
+    public OptionalInt bosId() {
+        return specialNames.bos() == null ? OptionalInt.empty() : tokenId(specialNames.bos());
+    }
+
+    /** The EOS token id, when known. */
+    public OptionalInt eosId() {
+        return specialNames.eos() == null ? OptionalInt.empty() : tokenId(specialNames.eos());
+    }
+
+    /** The {@code tokenizer.json} this tokenizer was loaded from. */
+    public Path source() {
+        return source;
+    }
+
+    @Override
+    public String toString() {
+        return "Tokenizer[" + source + ", " + vocabSize + " tokens]";
+    }
+
+    private String tokenOrNull(int id) {
+        String text = added.text(id);
+        return text != null ? text : model.token(id);
+    }
+
+    private TokenBuffer encodeToBuffer(String text, boolean addSpecialTokens) {
+        TokenBuffer out = new TokenBuffer(text.length() / 3 + 8);
+        for (AddedVocabulary.Segment segment : added.splitRaw(text)) {
+            if (segment.token() != null) {
+                out.add(segment.token().id(), segment.text());
+                continue;
+            }
+            String normalized = normalizer.normalize(segment.text());
+            for (AddedVocabulary.Segment piece : added.splitNormalized(normalized, segment.atOrigin())) {
+                if (piece.token() != null) {
+                    out.add(piece.token().id(), piece.text());
+                    continue;
+                }
+                List<PreTokenizer.Piece> preTokens = preTokenizer.preTokenize(
+                        List.of(new PreTokenizer.Piece(piece.text(), piece.atOrigin())));
+                for (PreTokenizer.Piece preToken : preTokens) {
+                    model.tokenize(preToken.text(), out);
+                }
+            }
+        }
+        return postProcessor.process(out, addSpecialTokens);
+    }
+}
