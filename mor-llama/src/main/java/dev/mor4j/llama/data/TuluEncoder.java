@@ -1,0 +1,127 @@
+package dev.mor4j.llama.data;
+
+import dev.mor4j.core.MorException;
+import dev.mor4j.llama.tokenizer.Tokenizer;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * Encodes conversations exactly as allenai/open-instruct's {@code encode_with_messages_format} does for Tulu-v2
+ * training.
+ *
+ * <p>The text is the concatenation, over the messages, of {@code <|system|>\n{content}\n},
+ * {@code <|user|>\n{content}\n} and {@code <|assistant|>\n{content}{eos}\n} (each content stripped as Python
+ * strips), the whole text stripped again, then tokenized with the tokenizer's special tokens (BOS) and cut to the
+ * maximum sequence length. The labels are a copy of the ids in which every non-assistant message is masked with
+ * {@link #IGNORE_INDEX}, from its start up to the end of the {@code <|assistant|>\n} header of the assistant turn
+ * that follows it. As in open-instruct, span boundaries are token counts of prefix texts: a message starts at
+ * {@code len(tokenize(messages before it))} and ends at {@code len(tokenize(messages through it
+ * [+ "<|assistant|>\n"]))}, each tokenized with BOS, not stripped, and capped at the maximum length; masking stops
+ * after a span that reaches the maximum length.
+ *
+ * <p>An example can end up with every label masked (a long prompt cut before the answer). {@link #encode} returns
+ * it; {@link #encodeAll} drops it and counts it in {@link EncodeStats}, as open-instruct filters such examples.
+ */
+public final class TuluEncoder {
+
+    /** The label of positions excluded from the loss. */
+    public static final int IGNORE_INDEX = -100;
+
+    private static final String ASSISTANT_HEADER = "<|assistant|>\n";
+
+    private final Tokenizer tokenizer;
+    private final int maxSeqLength;
+    private final String eos;
+
+    /**
+     * @param tokenizer    the model's tokenizer; it must know its EOS token
+     * @param maxSeqLength the maximum number of tokens of an example, BOS included
+     * @throws MorException when the tokenizer has no known EOS token
+     */
+    public TuluEncoder(Tokenizer tokenizer, int maxSeqLength) {
+        if (maxSeqLength < 1) {
+            throw new IllegalArgumentException("maxSeqLength must be at least 1, got " + maxSeqLength);
+        }
+        this.tokenizer = tokenizer;
+        this.maxSeqLength = maxSeqLength;
+        this.eos = tokenizer.eosToken().orElseThrow(() -> new MorException(tokenizer.source()
+                + ": the EOS token is unknown (expected eos_token in the tokenizer_config.json beside it); "
+                + "Tulu encoding ends each assistant turn with it"));
+    }
+
+    /** The maximum number of tokens of an example. */
+    public int maxSeqLength() {
+        return maxSeqLength;
+    }
+
+    /** Encodes one conversation; its labels may all be {@link #IGNORE_INDEX}. */
+    public EncodedExample encode(Conversation conversation) {
+        return encodeCounting(conversation, null);
+    }
+
+    /**
+     * Encodes conversations lazily, dropping those with no label left to train on.
+     *
+     * @param stats receives the counts (encoded, truncated, dropped)
+     */
+    public Stream<EncodedExample> encodeAll(Stream<Conversation> conversations, EncodeStats stats) {
+        return conversations.map(c -> encodeCounting(c, stats)).filter(e -> e.trainableTokens() > 0);
+    }
+
+    /**
+     * The training text of a list of messages, before the final strip: the concatenation of the role headers and
+     * stripped contents, each assistant turn ending with EOS.
+     */
+    public String format(List<Message> messages) {
+        StringBuilder sb = new StringBuilder();
+        for (Message m : messages) {
+            String content = PythonStrings.strip(m.content());
+            switch (m.role()) {
+                case SYSTEM -> sb.append("<|system|>\n").append(content).append('\n');
+                case USER -> sb.append("<|user|>\n").append(content).append('\n');
+                case ASSISTANT -> sb.append(ASSISTANT_HEADER).append(content).append(eos).append('\n');
+                default -> throw new IllegalStateException("unknown role " + m.role());
+            }
+        }
+        return sb.toString();
+    }
+
+    private EncodedExample encodeCounting(Conversation conversation, EncodeStats stats) {
+        List<Message> messages = conversation.messages();
+        int[] full = tokenizer.encode(PythonStrings.strip(format(messages)), true);
+        int[] inputIds = Arrays.copyOf(full, Math.min(full.length, maxSeqLength));
+        int[] labels = inputIds.clone();
+        for (int i = 0; i < messages.size(); i++) {
+            if (messages.get(i).role() == Role.ASSISTANT) {
+                continue;
+            }
+            int start = i == 0 ? 0 : tokenCount(format(messages.subList(0, i)));
+            String through = format(messages.subList(0, i + 1));
+            if (i + 1 < messages.size() && messages.get(i + 1).role() == Role.ASSISTANT) {
+                through += ASSISTANT_HEADER;
+            }
+            int end = tokenCount(through);
+            // labels[start:end] = -100, with Python's clamping of slice bounds
+            int from = Math.min(start, labels.length);
+            int to = Math.min(end, labels.length);
+            if (from < to) {
+                Arrays.fill(labels, from, to, IGNORE_INDEX);
+            }
+            if (end >= maxSeqLength) {
+                break;
+            }
+        }
+        EncodedExample example = new EncodedExample(conversation.id(), conversation.dataset(), inputIds, labels);
+        if (stats != null) {
+            stats.record(example, full.length > maxSeqLength);
+        }
+        return example;
+    }
+
+    /** The number of tokens of a text tokenized with special tokens, capped at the maximum length. */
+    private int tokenCount(String text) {
+        return Math.min(tokenizer.encode(text, true).length, maxSeqLength);
+    }
+}
