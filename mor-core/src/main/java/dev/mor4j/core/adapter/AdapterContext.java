@@ -2,13 +2,13 @@ package dev.mor4j.core.adapter;
 
 import dev.mor4j.core.MorException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -66,7 +66,32 @@ public final class AdapterContext {
     }
 
     /**
+     * As {@link #weight(String)}, first checking that the weight has the shape the adapter expects.
+     *
+     * @throws MorException naming the key, the expected and the actual shape
+     */
+    public SDVariable weight(String key, long... expectedShape) {
+        long[] actual;
+        if (sd.hasVariable(key)) {
+            actual = sd.getVariable(key).getShape();
+        } else {
+            INDArray arr = weights.get(key);
+            if (arr == null) {
+                throw new MorException("adapter weight '" + key + "' is missing: expected shape "
+                        + Arrays.toString(expectedShape));
+            }
+            actual = arr.shape();
+        }
+        if (!Arrays.equals(actual, expectedShape)) {
+            throw new MorException("adapter weight '" + key + "': expected shape " + Arrays.toString(expectedShape)
+                    + ", got " + Arrays.toString(actual));
+        }
+        return weight(key);
+    }
+
+    /**
      * Applies adapter dropout to {@code x} when training with {@code p > 0}; otherwise returns {@code x}.
+     * The mask placeholder has the data type of {@code x}.
      *
      * @param x {@code [tokens, d_in]}
      */
@@ -75,7 +100,7 @@ public final class AdapterContext {
             return x;
         }
         String name = prefix + ".dropout_mask";
-        SDVariable mask = sd.hasVariable(name) ? sd.getVariable(name) : sd.placeHolder(name, DataType.FLOAT, -1, dIn);
+        SDVariable mask = sd.hasVariable(name) ? sd.getVariable(name) : sd.placeHolder(name, x.dataType(), -1, dIn);
         dropoutMasks.put(name, dIn);
         dropoutRates.put(name, p);
         return x.mul(mask);

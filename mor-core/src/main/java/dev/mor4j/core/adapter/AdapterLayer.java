@@ -22,6 +22,19 @@ public interface AdapterLayer {
     /** Full PEFT keys of this adapter's weights and their shapes, in a stable order. */
     LinkedHashMap<String, long[]> weightShapes();
 
+    /** The number of trainable parameters of this layer: the sum over {@link #weightShapes()}. */
+    default long parameterCount() {
+        long n = 0;
+        for (long[] shape : weightShapes().values()) {
+            long c = 1;
+            for (long d : shape) {
+                c *= d;
+            }
+            n += c;
+        }
+        return n;
+    }
+
     /** Fresh weights as PEFT initialises them, drawn from {@code rng}. */
     Map<String, INDArray> initialWeights(Random rng);
 

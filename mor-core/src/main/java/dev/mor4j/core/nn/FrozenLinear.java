@@ -23,20 +23,39 @@ public final class FrozenLinear {
 
     /**
      * @param name    the module's name in the model, e.g. {@code model.layers.0.mlp.up_proj}
-     * @param weight  the weight as Hugging Face stores it, {@code [d_out, d_in]}; copied
+     * @param weight  the weight as Hugging Face stores it, {@code [d_out, d_in]}; copied and held in FLOAT
      */
     public FrozenLinear(String name, INDArray weight) {
+        this(name, weight, DataType.FLOAT);
+    }
+
+    /**
+     * As {@link #FrozenLinear(String, INDArray)}, holding the weight in {@code dataType} (e.g. DOUBLE for
+     * precise numerical checks); the layer then expects inputs of that type.
+     *
+     * @param weight   {@code [d_out, d_in]}; copied
+     * @param dataType a floating-point type
+     */
+    public FrozenLinear(String name, INDArray weight, DataType dataType) {
         if (weight.rank() != 2) {
             throw new IllegalArgumentException(name + ".weight: expected rank 2, got shape "
                     + java.util.Arrays.toString(weight.shape()));
         }
+        if (!dataType.isFPType()) {
+            throw new IllegalArgumentException(name + ".weight: expected a floating-point type, got " + dataType);
+        }
         this.name = name;
-        this.weightT = weight.castTo(DataType.FLOAT).transpose().dup('c');
-        this.zeroBias = Nd4j.zeros(DataType.FLOAT, weight.size(0));
+        this.weightT = weight.castTo(dataType).transpose().dup('c');
+        this.zeroBias = Nd4j.zeros(dataType, weight.size(0));
     }
 
     public String name() {
         return name;
+    }
+
+    /** The type the weight is held and computed in (FLOAT unless given otherwise). */
+    public DataType dataType() {
+        return weightT.dataType();
     }
 
     public int inFeatures() {

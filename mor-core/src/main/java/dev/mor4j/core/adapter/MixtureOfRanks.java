@@ -1,0 +1,177 @@
+package dev.mor4j.core.adapter;
+
+import dev.mor4j.core.MorException;
+import dev.mor4j.core.nn.FrozenLinear;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import org.nd4j.autodiff.samediff.SDIndex;
+import org.nd4j.autodiff.samediff.SDVariable;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * MoR, Mixture of Ranks (Tang et al., 2024, arXiv 2410.13408): one shared LoRA pair turned into N experts by
+ * per-expert scaling vectors, mixed per token by a {@link Router}:
+ * <pre>
+ *   y = W x + s · Σ_i g_i(x) · Ω_B[i] ⊙ B (Ω_A[i] ⊙ A · dropout(x))
+ * </pre>
+ * <table>
+ *   <caption>Weights, under {@code <prefix>.<key>}</caption>
+ *   <tr><th>symbol</th><th>key</th><th>shape</th><th>initialisation</th></tr>
+ *   <tr><td>A</td><td>{@code lora_A.weight}</td><td>{@code [r, d_in]}</td><td>kaiming-uniform, a = √5</td></tr>
+ *   <tr><td>B</td><td>{@code lora_B.weight}</td><td>{@code [d_out, r]}</td><td>zero</td></tr>
+ *   <tr><td>Ω_A</td><td>{@code mor_omega_A}</td><td>{@code [N, r]}</td><td>{@code omega_init}</td></tr>
+ *   <tr><td>Ω_B</td><td>{@code mor_omega_B}</td><td>{@code [N, d_out]}</td><td>{@code omega_init}</td></tr>
+ *   <tr><td>W_r</td><td>{@code mor_router.weight}</td><td>{@code [N, d_in]}</td>
+ *       <td>kaiming-uniform, a = √5 (absent with the {@code mean} router)</td></tr>
+ * </table>
+ * {@code s = α/r}; {@code g(x) [N]} comes from the router, which sees x before dropout; {@code omega_init} is
+ * {@code ones} (default: every expert starts as the shared LoRA) or {@code random} ({@code N(1, 0.02²)}).
+ * A layer with these weights has {@code r·d_in + d_out·r + N·r + N·d_out + N·d_in} parameters, the paper's
+ * {@code 2·d·r + N·(2d + r)} for a square {@code d×d} layer.
+ *
+ * <p>Three {@link MorForm}s compute the sum; with {@code h = A·dropout(x) [tokens, r]}:
+ * <ul>
+ *   <li>{@link MorForm#EXPANDED} (default): MoR is one LoRA of rank {@code N·r},
+ *       {@code Δ = C Mᵀ} with {@code C[t,(i,k)] = g[t,i]·s·Ω_A[i,k]·h[t,k]} {@code [tokens, N·r]} and
+ *       {@code M[d,(i,k)] = Ω_B[i,d]·B[d,k]} {@code [d_out, N·r]}, M built from the weights once per forward
+ *       pass. Nothing of size {@code tokens × N × d_out} is formed.</li>
+ *   <li>{@link MorForm#STACKED} (the paper's eq. 15): all experts' outputs as one {@code [tokens, N, d_out]}
+ *       tensor, weighted by g and summed over the experts. Memory-hungry; for comparison.</li>
+ *   <li>{@link MorForm#LOOP}: N separate expert terms added up; the reference.</li>
+ * </ul>
+ */
+public final class MixtureOfRanks extends BaseAdapterLayer {
+
+    public static final String LORA_A = LoraLayer.LORA_A;
+    public static final String LORA_B = LoraLayer.LORA_B;
+    public static final String OMEGA_A = "mor_omega_A";
+    public static final String OMEGA_B = "mor_omega_B";
+    public static final String ROUTER = "mor_router.weight";
+    /** Standard deviation of {@code omega_init: random}, around a mean of 1. */
+    public static final double OMEGA_RANDOM_STD = 0.02;
+
+    private final int experts;
+    private final MorForm form;
+    private final Router router;
+    private final boolean randomOmega;
+
+    public MixtureOfRanks(AdapterConfig config, String prefix, FrozenLinear base) {
+        this(config, prefix, base, MorForm.EXPANDED);
+    }
+
+    public MixtureOfRanks(AdapterConfig config, String prefix, FrozenLinear base, MorForm form) {
+        super(config, prefix, base);
+        this.experts = config.experts();
+        this.form = form;
+        this.router = Router.of(config, key(ROUTER), dIn);
+        String init = config.omegaInit() == null ? "ones" : config.omegaInit().toLowerCase(Locale.ROOT);
+        if (!init.equals("ones") && !init.equals("random")) {
+            throw new MorException(prefix + ": omega_init must be 'ones' or 'random', got '" + config.omegaInit() + "'");
+        }
+        this.randomOmega = init.equals("random");
+    }
+
+    public MorForm form() {
+        return form;
+    }
+
+    public Router router() {
+        return router;
+    }
+
+    @Override
+    public LinkedHashMap<String, long[]> weightShapes() {
+        LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
+        shapes.put(key(LORA_A), new long[] {r, dIn});
+        shapes.put(key(LORA_B), new long[] {dOut, r});
+        shapes.put(key(OMEGA_A), new long[] {experts, r});
+        shapes.put(key(OMEGA_B), new long[] {experts, dOut});
+        router.addWeightShapes(shapes);
+        return shapes;
+    }
+
+    @Override
+    public Map<String, INDArray> initialWeights(Random rng) {
+        Map<String, INDArray> w = new LinkedHashMap<>();
+        w.put(key(LORA_A), WeightInit.kaimingUniform(rng, dataType(), r, dIn));
+        w.put(key(LORA_B), WeightInit.zeros(dataType(), dOut, r));
+        w.put(key(OMEGA_A), omega(rng, experts, r));
+        w.put(key(OMEGA_B), omega(rng, experts, dOut));
+        router.addInitialWeights(w, rng, dataType());
+        return w;
+    }
+
+    private INDArray omega(Random rng, long rows, long cols) {
+        return randomOmega ? WeightInit.normal(rng, dataType(), 1.0, OMEGA_RANDOM_STD, rows, cols)
+                : WeightInit.ones(dataType(), rows, cols);
+    }
+
+    @Override
+    public SDVariable forward(AdapterContext ctx, SDVariable x) {
+        SameDiff sd = ctx.sd();
+        SDVariable a = ctx.weight(key(LORA_A), r, dIn); // [r, d_in]
+        SDVariable b = ctx.weight(key(LORA_B), dOut, r); // [d_out, r]
+        SDVariable omegaA = ctx.weight(key(OMEGA_A), experts, r); // [N, r]
+        SDVariable omegaB = ctx.weight(key(OMEGA_B), experts, dOut); // [N, d_out]
+        SDVariable g = router.gates(ctx, prefix, x); // [tokens, N]
+        SDVariable h = sd.mmul(dropout(ctx, x), a, false, true, false); // [tokens, r]
+        SDVariable delta; // [tokens, d_out]
+        switch (form) {
+            case STACKED:
+                delta = stacked(sd, h, g, b, omegaA, omegaB);
+                break;
+            case LOOP:
+                delta = loop(sd, h, g, b, omegaA, omegaB);
+                break;
+            default:
+                delta = expanded(sd, h, g, b, omegaA, omegaB);
+        }
+        return base.forward(sd, x).add(delta); // [tokens, d_out]
+    }
+
+    /** {@code Δ = C Mᵀ}: MoR as a LoRA of rank N·r. */
+    private SDVariable expanded(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
+            SDVariable omegaB) {
+        long nr = (long) experts * r;
+        SDVariable scaledOmegaA = omegaA.mul(scaling).reshape(1, experts, r); // [1, N, r]
+        SDVariable gOmega = g.reshape(-1, experts, 1).mul(scaledOmegaA); // [tokens, N, r]
+        SDVariable c = gOmega.mul(h.reshape(-1, 1, r)).reshape(-1, nr); // [tokens, N·r]
+        SDVariable omegaBt = sd.transpose(omegaB).reshape(dOut, experts, 1); // [d_out, N, 1]
+        SDVariable m = omegaBt.mul(b.reshape(dOut, 1, r)).reshape(dOut, nr); // [d_out, N·r]
+        return sd.mmul(c, m, false, true, false); // [tokens, d_out]
+    }
+
+    /** Paper eq. 15: every expert's output at once, {@code [tokens, N, d_out]}, then the weighted sum. */
+    private SDVariable stacked(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
+            SDVariable omegaB) {
+        SDVariable hi = h.reshape(-1, 1, r).mul(omegaA.reshape(1, experts, r)); // [tokens, N, r]
+        SDVariable up = sd.mmul(hi.reshape(-1, r), b, false, true, false); // [tokens·N, d_out]
+        SDVariable experts3 = up.reshape(-1, experts, dOut).mul(omegaB.reshape(1, experts, dOut)); // [tokens, N, d_out]
+        SDVariable weights = g.mul(scaling).reshape(-1, experts, 1); // [tokens, N, 1]
+        return experts3.mul(weights).sum(1); // [tokens, d_out]
+    }
+
+    /** The reference: {@code Σ_i s·g_i ⊙ Ω_B[i] ⊙ ((h ⊙ Ω_A[i]) Bᵀ)}, one expert at a time. */
+    private SDVariable loop(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
+            SDVariable omegaB) {
+        SDVariable sum = null; // [tokens, d_out]
+        for (int i = 0; i < experts; i++) {
+            SDVariable gi = g.get(SDIndex.all(), SDIndex.interval(i, i + 1)).mul(scaling); // [tokens, 1]
+            SDVariable oa = omegaA.get(SDIndex.interval(i, i + 1), SDIndex.all()); // [1, r]
+            SDVariable ob = omegaB.get(SDIndex.interval(i, i + 1), SDIndex.all()); // [1, d_out]
+            SDVariable up = sd.mmul(h.mul(oa), b, false, true, false); // [tokens, d_out]
+            SDVariable term = up.mul(ob).mul(gi); // [tokens, d_out]
+            sum = sum == null ? term : sum.add(term);
+        }
+        return sum;
+    }
+
+    /** @throws MorException always: the router mixes the experts differently for every token */
+    @Override
+    public INDArray mergedWeight(Map<String, INDArray> weights) {
+        throw notMergeable("MoR");
+    }
+}
