@@ -20,7 +20,22 @@ public final class LlamaFeeds {
     /** How the loss averages: transformers' mean over counted positions, or their sum. */
     public enum Reduction { MEAN, SUM }
 
+    /** Feeds for a graph computing in float32. */
     public static Map<String, INDArray> of(LlamaConfig config, Batch batch, boolean withLoss, Reduction reduction) {
+        return of(config, batch, withLoss, reduction, DataType.FLOAT);
+    }
+
+    /** Feeds whose floating-point placeholders are in {@code floatType} (the graph's type). */
+    public static Map<String, INDArray> of(LlamaConfig config, Batch batch, boolean withLoss, Reduction reduction,
+            DataType floatType) {
+        Map<String, INDArray> feeds = build(config, batch, withLoss, reduction);
+        if (floatType != DataType.FLOAT) {
+            feeds.replaceAll((k, v) -> v.dataType() == DataType.FLOAT ? v.castTo(floatType) : v);
+        }
+        return feeds;
+    }
+
+    private static Map<String, INDArray> build(LlamaConfig config, Batch batch, boolean withLoss, Reduction reduction) {
         int b = batch.batchSize();
         int t = batch.seqLen();
         if (t > config.maxPositionEmbeddings()) {
@@ -75,7 +90,7 @@ public final class LlamaFeeds {
         int b = batch.batchSize();
         int t = batch.seqLen();
         long v = config.vocabSize();
-        long[] index = new long[b * t]; // [B·T]
+        int[] ids = new int[b * t]; // [B·T]
         float[] weight = new float[b * t]; // [B·T]
         int count = 0;
         for (int i = 0; i < b; i++) {
@@ -83,14 +98,13 @@ public final class LlamaFeeds {
                 long row = (long) i * t + j;
                 long label = j + 1 < t ? batch.labels()[i][j + 1] : Batch.IGNORE_INDEX;
                 if (label == Batch.IGNORE_INDEX) {
-                    index[(int) row] = row * v;
                     continue;
                 }
                 if (label < 0 || label >= v) {
                     throw new MorException("labels[" + i + "][" + (j + 1) + "] = " + label
                             + " is neither -100 nor inside the vocabulary [0, " + v + ")");
                 }
-                index[(int) row] = row * v + label;
+                ids[(int) row] = (int) label;
                 weight[(int) row] = 1f;
                 count++;
             }
@@ -102,7 +116,7 @@ public final class LlamaFeeds {
                 weight[r] = weight[r] != 0 || count == 0 ? w : 0f;
             }
         }
-        feeds.put(LlamaGraph.LABEL_INDEX, Nd4j.createFromArray(index));
+        feeds.put(LlamaGraph.LABEL_IDS, Nd4j.createFromArray(ids));
         feeds.put(LlamaGraph.LABEL_WEIGHT, Nd4j.createFromArray(weight));
     }
 }

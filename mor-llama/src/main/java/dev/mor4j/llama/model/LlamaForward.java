@@ -21,7 +21,8 @@ public final class LlamaForward {
 
     public static Result run(LlamaGraph graph, Batch batch, boolean hiddenStates) {
         boolean loss = graph.hasLoss() && batch.labels() != null;
-        Map<String, INDArray> feeds = LlamaFeeds.of(graph.weights().config(), batch, loss, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> feeds = LlamaFeeds.of(graph.weights().config(), batch, loss, LlamaFeeds.Reduction.MEAN,
+                graph.weights().dataType());
         if (graph.hasLoss() && !loss) {
             throw new IllegalArgumentException("this graph computes a loss: the batch needs labels");
         }

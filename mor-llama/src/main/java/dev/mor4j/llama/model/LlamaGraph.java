@@ -28,9 +28,10 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@code attn_bias} {@code [B, 1, T, T]} FLOAT: 0 where a query may attend a key (causal and
  *       not padding), a large negative number elsewhere</li>
  *   <li>{@code token_mask} {@code [B·T, 1]} FLOAT: 1 for real tokens (used by router auxiliary losses)</li>
- *   <li>with a loss: {@code label_index} {@code [B·T]} LONG (row·V + next-token label) and
- *       {@code label_weight} {@code [B·T]} FLOAT (1/count for counted positions, else 0)</li>
+ *   <li>with a loss: {@code label_ids} {@code [B·T]} INT (the next-token label of each position, 0 where
+ *       not counted) and {@code label_weight} {@code [B·T]} FLOAT (1/count for counted positions, else 0)</li>
  * </ul>
+ * Float placeholders and all arithmetic are in the weights' type ({@link LlamaWeights#dataType()}).
  * Outputs: {@code logits} {@code [B·T, V]}, {@code hidden.0} … {@code hidden.L} ({@code [B·T, H]}: the
  * embeddings, then each layer's output; the last one after the final norm, as transformers returns them),
  * and {@code loss} (scalar) plus {@code total_loss} (loss plus auxiliary losses) when built with a loss.
@@ -41,7 +42,7 @@ public final class LlamaGraph {
     public static final String POSITION_IDS = "position_ids";
     public static final String ATTN_BIAS = "attn_bias";
     public static final String TOKEN_MASK = "token_mask";
-    public static final String LABEL_INDEX = "label_index";
+    public static final String LABEL_IDS = "label_ids";
     public static final String LABEL_WEIGHT = "label_weight";
     public static final String LOGITS = "logits";
     public static final String LOSS = "loss";
@@ -83,19 +84,19 @@ public final class LlamaGraph {
 
     private void define() {
         LlamaConfig c = weights.config();
-        int h = c.hiddenSize();
+        DataType dt = weights.dataType();
         SDVariable ids = sd.placeHolder(INPUT_IDS, DataType.INT, -1, -1); // [B, T]
         SDVariable pos = sd.placeHolder(POSITION_IDS, DataType.INT, -1); // [T]
-        SDVariable bias = sd.placeHolder(ATTN_BIAS, DataType.FLOAT, -1, 1, -1, -1); // [B, 1, T, T]
-        SDVariable tokenMask = sd.placeHolder(TOKEN_MASK, DataType.FLOAT, -1, 1); // [B·T, 1]
+        SDVariable bias = sd.placeHolder(ATTN_BIAS, dt, -1, 1, -1, -1); // [B, 1, T, T]
+        SDVariable tokenMask = sd.placeHolder(TOKEN_MASK, dt, -1, 1); // [B·T, 1]
         adapterContext.setTokenMask(tokenMask);
         SDVariable bt = sd.shape(ids).castTo(DataType.LONG); // [2] = {B, T}
         SDVariable b = bt.get(SDIndex.interval(0, 1)); // [1]
         SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
 
         INDArray[] rope = RotaryTables.build(c.maxPositionEmbeddings(), c.headDim(), c.ropeTheta());
-        SDVariable cos = sd.gather(sd.constant("rope.cos", rope[0]), pos, 0); // [T, hd]
-        SDVariable sin = sd.gather(sd.constant("rope.sin", rope[1]), pos, 0); // [T, hd]
+        SDVariable cos = sd.gather(sd.constant("rope.cos", rope[0].castTo(dt)), pos, 0); // [T, hd]
+        SDVariable sin = sd.gather(sd.constant("rope.sin", rope[1].castTo(dt)), pos, 0); // [T, hd]
 
         SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H]
         SDVariable x = sd.gather(embed, sd.reshape(ids, -1), 0); // [B·T, H]
@@ -111,7 +112,7 @@ public final class LlamaGraph {
         x = sd.identity("hidden." + c.numHiddenLayers(), x);
         SDVariable logits = sd.identity(LOGITS, linear("lm_head", x)); // [B·T, V]
         if (withLoss) {
-            defineLoss(logits);
+            defineLoss(x, logits);
         }
     }
 
@@ -207,16 +208,23 @@ public final class LlamaGraph {
 
     /**
      * Causal-LM loss as transformers computes it, built from ops whose gradients are right in M2.1:
-     * {@code Σ_t w_t · (logsumexp(logits_t) − logits_t[label_t])} with {@code w_t = 1/count} on counted
-     * positions (mean) or 1 (sum).
+     * {@code Σ_t w_t · (logsumexp(logits_t) − logits_t[y_t])} with {@code w_t = 1/count} on counted
+     * positions (mean) or 1 (sum). The label's logit is taken as {@code h_t · W_lm[y_t]}, gathering rows of
+     * the constant lm_head weight: no gradient ever flows through a gather (its backward is wrong in M2.1)
+     * and no {@code [B·T, V]} one-hot is built.
+     *
+     * @param hidden the final hidden states {@code [B·T, H]}
+     * @param logits {@code [B·T, V]}
      */
-    private void defineLoss(SDVariable logits) {
-        SDVariable labelIndex = sd.placeHolder(LABEL_INDEX, DataType.LONG, -1); // [B·T]
-        SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, DataType.FLOAT, -1); // [B·T]
+    private void defineLoss(SDVariable hidden, SDVariable logits) {
+        SDVariable labelIds = sd.placeHolder(LABEL_IDS, DataType.INT, -1); // [B·T]
+        SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, weights.dataType(), -1); // [B·T]
         SDVariable max = logits.max(true, 1); // [B·T, 1]
         SDVariable z = logits.sub(max); // [B·T, V]
         SDVariable lse = sd.math.log(sd.math.exp(z).sum(true, 1)).add(max); // [B·T, 1]
-        SDVariable picked = sd.gather(sd.reshape(logits, -1), labelIndex, 0); // [B·T]
+        SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
+        SDVariable labelRows = sd.permute(sd.gather(headT, labelIds, 1), 1, 0); // [B·T, H]
+        SDVariable picked = hidden.mul(labelRows).sum(1); // [B·T]
         SDVariable perToken = sd.reshape(lse, -1).sub(picked); // [B·T]
         SDVariable loss = sd.identity(LOSS, perToken.mul(labelWeight).sum()); // scalar
         SDVariable total = loss;

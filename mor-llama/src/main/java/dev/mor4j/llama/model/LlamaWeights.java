@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -30,6 +31,16 @@ public final class LlamaWeights {
     private final INDArray[] postAttentionNorm; // L × [H]
     private final INDArray finalNorm; // [H]
     private final Map<String, FrozenLinear> linears; // "model.layers.{l}.{proj}" and "lm_head"
+
+    private LlamaWeights(LlamaConfig config, INDArray embedTokens, INDArray[] inputNorm, INDArray[] postAttentionNorm,
+            INDArray finalNorm, Map<String, FrozenLinear> linears) {
+        this.config = config;
+        this.embedTokens = embedTokens;
+        this.inputNorm = inputNorm;
+        this.postAttentionNorm = postAttentionNorm;
+        this.finalNorm = finalNorm;
+        this.linears = linears;
+    }
 
     private LlamaWeights(LlamaConfig config, Map<String, INDArray> w) {
         this.config = config;
@@ -126,6 +137,24 @@ public final class LlamaWeights {
 
     public LlamaConfig config() {
         return config;
+    }
+
+    /** The floating-point type the weights are held (and the graph computes) in; FLOAT as loaded. */
+    public DataType dataType() {
+        return embedTokens.dataType();
+    }
+
+    /** A copy of these weights in another floating-point type, e.g. DOUBLE for precise numerical checks. */
+    public LlamaWeights castTo(DataType type) {
+        Map<String, FrozenLinear> cast = new LinkedHashMap<>();
+        linears.forEach((k, f) -> cast.put(k, new FrozenLinear(k, f.weight(), type)));
+        INDArray[] in = new INDArray[inputNorm.length];
+        INDArray[] post = new INDArray[postAttentionNorm.length];
+        for (int l = 0; l < in.length; l++) {
+            in[l] = inputNorm[l].castTo(type);
+            post[l] = postAttentionNorm[l].castTo(type);
+        }
+        return new LlamaWeights(config, embedTokens.castTo(type), in, post, finalNorm.castTo(type), cast);
     }
 
     /** {@code [V, H]} */
