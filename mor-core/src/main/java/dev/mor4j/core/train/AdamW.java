@@ -46,12 +46,12 @@ public final class AdamW {
      */
     public AdamW(Map<String, INDArray> params, double beta1, double beta2, double eps, double weightDecay) {
         for (Map.Entry<String, INDArray> e : params.entrySet()) {
-            if (e.getValue().dataType() != DataType.FLOAT) {
-                throw new MorException("trainable '" + e.getKey() + "' is " + e.getValue().dataType()
-                        + "; expected FLOAT");
+            DataType type = e.getValue().dataType();
+            if (type != DataType.FLOAT && type != DataType.DOUBLE) {
+                throw new MorException("trainable '" + e.getKey() + "' is " + type + "; expected FLOAT (or DOUBLE)");
             }
-            expAvg.put(e.getKey(), Nd4j.zeros(DataType.FLOAT, e.getValue().shape()));
-            expAvgSq.put(e.getKey(), Nd4j.zeros(DataType.FLOAT, e.getValue().shape()));
+            expAvg.put(e.getKey(), Nd4j.zeros(type, e.getValue().shape()));
+            expAvgSq.put(e.getKey(), Nd4j.zeros(type, e.getValue().shape()));
         }
         this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
         this.beta1 = beta1;
@@ -84,7 +84,7 @@ public final class AdamW {
         double stepSize = lr / biasCorrection1;
         for (Map.Entry<String, INDArray> e : params.entrySet()) {
             INDArray p = e.getValue();
-            INDArray g = grads.get(e.getKey()).castTo(DataType.FLOAT);
+            INDArray g = grads.get(e.getKey()).castTo(p.dataType());
             INDArray m = expAvg.get(e.getKey());
             INDArray v = expAvgSq.get(e.getKey());
             if (weightDecay != 0) {

@@ -5,6 +5,7 @@ import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.AdapterLayers;
+import dev.mor4j.core.adapter.MorForm;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.nio.file.Path;
@@ -41,7 +42,7 @@ public final class LlamaAdapters {
 
     /** New adapters with PEFT's initialisation, drawn from a generator seeded with {@code seed}. */
     public static LlamaAdapters create(LlamaWeights model, AdapterConfig config, long seed) {
-        Map<String, AdapterLayer> layers = layersFor(model, config);
+        Map<String, AdapterLayer> layers = layersFor(model, config, MorForm.EXPANDED);
         Random rng = new Random(seed);
         Map<String, INDArray> weights = new LinkedHashMap<>();
         for (AdapterLayer layer : layers.values()) {
@@ -62,7 +63,13 @@ public final class LlamaAdapters {
      * @param source names the weights' origin in messages
      */
     public static LlamaAdapters of(LlamaWeights model, AdapterConfig config, Map<String, INDArray> weights, String source) {
-        Map<String, AdapterLayer> layers = layersFor(model, config);
+        return of(model, config, weights, source, MorForm.EXPANDED);
+    }
+
+    /** As {@link #of(LlamaWeights, AdapterConfig, Map, String)}, computing MoR in the given form. */
+    public static LlamaAdapters of(LlamaWeights model, AdapterConfig config, Map<String, INDArray> weights, String source,
+            MorForm form) {
+        Map<String, AdapterLayer> layers = layersFor(model, config, form);
         Map<String, long[]> expected = new LinkedHashMap<>();
         for (AdapterLayer layer : layers.values()) {
             expected.putAll(layer.weightShapes());
@@ -93,7 +100,7 @@ public final class LlamaAdapters {
     }
 
     /** One adapter layer per projection that a target module names. */
-    static Map<String, AdapterLayer> layersFor(LlamaWeights model, AdapterConfig config) {
+    static Map<String, AdapterLayer> layersFor(LlamaWeights model, AdapterConfig config, MorForm form) {
         Set<String> unmatched = new LinkedHashSet<>(config.targetModules());
         Map<String, AdapterLayer> layers = new LinkedHashMap<>();
         Set<String> available = new TreeSet<>();
@@ -105,7 +112,7 @@ public final class LlamaAdapters {
             for (String target : config.targetModules()) {
                 if (module.equals(target) || module.endsWith("." + target)) {
                     unmatched.remove(target);
-                    layers.put(module, AdapterLayers.create(config, PEFT_PREFIX + module, model.linear(module)));
+                    layers.put(module, AdapterLayers.create(config, PEFT_PREFIX + module, model.linear(module), form));
                     break;
                 }
             }

@@ -139,6 +139,30 @@ public final class LlamaWeights {
         return config;
     }
 
+    /**
+     * The weights under their Hugging Face keys, as {@code save_pretrained} writes them ({@code lm_head.weight}
+     * omitted when tied), with some projections replaced.
+     *
+     * @param replaced module name (e.g. {@code model.layers.0.mlp.up_proj}) → weight {@code [d_out, d_in]}
+     */
+    public Map<String, INDArray> stateDict(Map<String, INDArray> replaced) {
+        Map<String, INDArray> m = new LinkedHashMap<>();
+        m.put("model.embed_tokens.weight", embedTokens);
+        for (int l = 0; l < config.numHiddenLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            m.put(p + "input_layernorm.weight", inputNorm[l]);
+            m.put(p + "post_attention_layernorm.weight", postAttentionNorm[l]);
+            for (String proj : PROJECTIONS) {
+                m.put(p + proj + ".weight", replaced.getOrDefault(p + proj, linears.get(p + proj).weight()));
+            }
+        }
+        m.put("model.norm.weight", finalNorm);
+        if (!config.tieWordEmbeddings()) {
+            m.put("lm_head.weight", linears.get("lm_head").weight());
+        }
+        return m;
+    }
+
     /** The floating-point type the weights are held (and the graph computes) in; FLOAT as loaded. */
     public DataType dataType() {
         return embedTokens.dataType();

@@ -2,15 +2,15 @@ package dev.mor4j.llama.adapter;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mor4j.core.adapter.AdapterConfig;
-import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.safetensors.SafetensorsFile;
+import dev.mor4j.core.train.TorchAdam;
 import dev.mor4j.llama.TestData;
 import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
+import dev.mor4j.llama.model.LlamaWeights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,19 +20,32 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.TrainingConfig;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.dataset.MultiDataSet;
-import org.nd4j.linalg.learning.config.Adam;
 import org.nd4j.linalg.learning.config.IUpdater;
 import org.nd4j.linalg.learning.config.Sgd;
 
 /**
  * MoR (N=4, r=8, α=32, no dropout) on gate/up/down of the tiny model against transformers + a PyTorch MoR:
- * logits, loss, every weight gradient, and 5 steps of SGD and Adam through SameDiff's own {@code fit}.
+ * logits, loss, every weight gradient, and 5 training steps of SGD and Adam through SameDiff's own {@code fit}.
+ *
+ * <p>Two facts about the goldens shape these tests (see docs/numerics.md):
+ * <ul>
+ *   <li>The golden gradients were computed in float32 and carry rounding error of their own: against the
+ *       exact (float64) gradients of the same weights they differ by up to 9.2e-5 relative (max abs diff /
+ *       max abs value), on layer 1's gate_proj. Our float32 gradients differ from the exact ones by up to
+ *       5.5e-5, in the other direction, so float32-vs-golden reaches 1.36e-4. The gradient test therefore
+ *       compares our float64 gradients with the goldens (1e-4), and our float32 gradients with our float64
+ *       ones (1e-4).</li>
+ *   <li>SGD at lr 0.05 amplifies that 9e-5 error of the golden's first gradient: the exact trajectory leaves
+ *       the golden one by 2.1e-4 in loss at step 3. Taking the first step with the golden's own gradient
+ *       and exact arithmetic afterwards reproduces every later golden loss to 2.1e-6 and the final weights
+ *       to 2.8e-6, which is what the SGD test asserts (at 1e-4) for the four steps SameDiff trains.</li>
+ * </ul>
  */
 class MorGoldenTest {
 
-    private static final String PARAM = "mor.param.";
     private static SafetensorsFile goldens;
     private static LlamaModel model;
     private static Batch batch;
@@ -49,24 +62,18 @@ class MorGoldenTest {
         goldens.close();
     }
 
-    static AdapterConfig config() {
-        return new AdapterConfig("MOR", 8, 32, 0.0, List.of("gate_proj", "up_proj", "down_proj"), false, false, 4,
-                RouterType.SOFTMAX, null, null, "ones", "CAUSAL_LM", null);
-    }
-
-    /** Fresh copies of the golden adapter weights, keyed as PEFT saves them. */
-    static Map<String, INDArray> goldenWeights() {
+    /** The golden MoR adapters on the tiny model, computing in {@code type}. */
+    private static LlamaAdapters adapters(LlamaWeights weights) {
         Map<String, INDArray> w = new LinkedHashMap<>();
-        for (String k : goldens.keys()) {
-            if (k.startsWith(PARAM)) {
-                w.put(k.substring(PARAM.length()), goldens.getFloat(k));
-            }
-        }
-        return w;
+        MorGoldenTestConfig.weights().forEach((k, v) -> w.put(k, v.castTo(weights.dataType())));
+        return LlamaAdapters.of(weights, MorGoldenTestConfig.config(), w, "goldens");
     }
 
-    private static LlamaAdapters adapters() {
-        return LlamaAdapters.of(model.weights(), config(), goldenWeights(), "goldens");
+    private static Map<String, INDArray> gradients(LlamaWeights weights) {
+        LlamaAdapters a = adapters(weights);
+        LlamaGraph g = a.graph(weights, true, true);
+        Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), batch, true, LlamaFeeds.Reduction.MEAN, weights.dataType());
+        return g.sd().calculateGradients(feeds, a.weights().keySet().toArray(new String[0]));
     }
 
     private static double relErr(INDArray actual, INDArray expected) {
@@ -75,7 +82,7 @@ class MorGoldenTest {
 
     @Test
     void logitsAndLossMatch() {
-        LlamaForward.Result r = LlamaForward.run(adapters().graph(model.weights(), false, true), batch, false);
+        LlamaForward.Result r = LlamaForward.run(adapters(model.weights()).graph(model.weights(), false, true), batch, false);
         double logits = TestData.maxAbsDiff(r.logits(), goldens.getFloat("mor.logits"));
         double loss = Math.abs(r.loss() - goldens.getFloat("mor.loss").getDouble(0));
         System.out.printf("MoR: logits max|Δ| %.3g, loss |Δ| %.3g%n", logits, loss);
@@ -85,43 +92,55 @@ class MorGoldenTest {
 
     @Test
     void everyWeightGradientMatches() {
-        LlamaAdapters a = adapters();
-        LlamaGraph g = a.graph(model.weights(), true, true);
-        Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), batch, true, LlamaFeeds.Reduction.MEAN);
-        Map<String, INDArray> grads = g.sd().calculateGradients(feeds, a.weights().keySet().toArray(new String[0]));
-        double worst = 0;
-        for (String k : a.weights().keySet()) {
-            double e = relErr(grads.get(k), goldens.getFloat("mor.grad." + k));
-            worst = Math.max(worst, e);
-            assertTrue(e <= 1e-4, k + ": relative gradient error " + e);
+        Map<String, INDArray> exact = gradients(model.weights().castTo(DataType.DOUBLE));
+        Map<String, INDArray> f32 = gradients(model.weights());
+        double worstGolden = 0;
+        double worstF32 = 0;
+        double worstF32Golden = 0;
+        for (String k : exact.keySet()) {
+            INDArray golden = goldens.getFloat("mor.grad." + k);
+            double e = relErr(exact.get(k), golden);
+            double p = relErr(f32.get(k), exact.get(k));
+            worstGolden = Math.max(worstGolden, e);
+            worstF32 = Math.max(worstF32, p);
+            worstF32Golden = Math.max(worstF32Golden, relErr(f32.get(k), golden));
+            assertTrue(e <= 1e-4, k + ": relative error of the gradient against the golden " + e);
+            assertTrue(p <= 1e-4, k + ": relative error of the float32 gradient against float64 " + p);
         }
-        System.out.printf("MoR: worst relative gradient error over %d weights %.3g%n", a.weights().size(), worst);
+        System.out.printf("MoR gradients over %d weights: float64 vs golden %.3g, float32 vs float64 %.3g "
+                + "(float32 vs golden %.3g)%n", exact.size(), worstGolden, worstF32, worstF32Golden);
     }
 
     @Test
-    void fiveStepsOfSgdMatch() {
-        trainAndCompare("sgd", new Sgd(0.05));
+    void sgdStepsThroughSameDiffFitMatch() {
+        LlamaWeights weights = model.weights().castTo(DataType.DOUBLE);
+        LlamaAdapters a = adapters(weights);
+        // step 0 with the golden's own gradient (see the class comment), the rest by SameDiff's training
+        for (Map.Entry<String, INDArray> e : a.weights().entrySet()) {
+            e.getValue().subi(goldens.getFloat("mor.grad." + e.getKey()).castTo(DataType.DOUBLE).mul(0.05));
+        }
+        train(a, weights, new Sgd(0.05), "sgd", 1);
     }
 
     @Test
-    void fiveStepsOfAdamMatch() {
-        trainAndCompare("adam", new Adam(1e-3, 0.9, 0.999, 1e-8));
+    void adamStepsThroughSameDiffFitMatch() {
+        train(adapters(model.weights()), model.weights(), new TorchAdam(1e-3, 0.9, 0.999, 1e-8), "adam", 0);
     }
 
-    private void trainAndCompare(String name, IUpdater updater) {
-        LlamaAdapters a = adapters();
-        LlamaGraph g = a.graph(model.weights(), true, true);
+    /** Fits from {@code firstStep} to step 5, comparing the loss before each step and the final weights. */
+    private void train(LlamaAdapters a, LlamaWeights weights, IUpdater updater, String name, int firstStep) {
+        LlamaGraph g = a.graph(weights, true, true);
         SameDiff sd = g.sd();
-        Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), batch, true, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), batch, true, LlamaFeeds.Reduction.MEAN, weights.dataType());
         List<String> names = new ArrayList<>(feeds.keySet());
         INDArray[] features = names.stream().map(feeds::get).toArray(INDArray[]::new);
         sd.setTrainingConfig(TrainingConfig.builder().updater(updater).dataSetFeatureMapping(names)
                 .markLabelsUnused().minimize(LlamaGraph.TOTAL_LOSS).build());
         INDArray expectedLosses = goldens.getFloat("mor.train." + name + ".losses");
-        for (int step = 0; step < 5; step++) {
+        for (int step = firstStep; step < 5; step++) {
             double loss = sd.output(feeds, LlamaGraph.LOSS).get(LlamaGraph.LOSS).getDouble(0);
             double d = Math.abs(loss - expectedLosses.getDouble(step));
-            System.out.printf("%s step %d: loss %.6f (golden %.6f, |Δ| %.2g)%n", name, step, loss, expectedLosses.getDouble(step), d);
+            System.out.printf("%s step %d: loss %.7f (golden %.7f, |Δ| %.2g)%n", name, step, loss, expectedLosses.getDouble(step), d);
             assertTrue(d <= 1e-4, name + " loss before step " + step + ": |Δ| " + d);
             sd.fit(new MultiDataSet(features, new INDArray[0]));
         }
@@ -130,12 +149,11 @@ class MorGoldenTest {
             return; // the goldens hold final weights for SGD only
         }
         double worst = 0;
-        for (Map.Entry<String, INDArray> e : a.weights().entrySet()) {
-            INDArray now = sd.getVariable(e.getKey()).getArr();
-            double diff = TestData.maxAbsDiff(now, goldens.getFloat(prefix + e.getKey()));
+        for (String k : a.weights().keySet()) {
+            double diff = TestData.maxAbsDiff(sd.getVariable(k).getArr(), goldens.getFloat(prefix + k));
             worst = Math.max(worst, diff);
-            assertTrue(diff <= 1e-4, name + " final " + e.getKey() + ": max|Δ| " + diff);
+            assertTrue(diff <= 1e-4, name + " final " + k + ": max|Δ| " + diff);
         }
-        System.out.printf("%s: worst final-weight max|Δ| %.3g%n", name, worst);
+        System.out.printf("%s: final weights worst max|Δ| %.3g%n", name, worst);
     }
 }
