@@ -4,6 +4,7 @@ import dev.mor4j.core.MorException;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;
 import dev.mor4j.core.safetensors.TensorInfo;
+import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
@@ -28,6 +29,10 @@ final class ForwardCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, *.safetensors).")
     Path model;
 
+    @Option(names = "--adapter", description = "Adapter directory (adapter_config.json, adapter_model.safetensors): "
+            + "PEFT LoRA/DoRA or this library's MoR/MoELoRA.")
+    Path adapter;
+
     @Option(names = "--inputs", required = true, description = "Input safetensors file.")
     Path inputs;
 
@@ -45,7 +50,9 @@ final class ForwardCommand implements Callable<Integer> {
                     in.contains("labels") ? rowsChecked(in, "labels", shape) : null);
         }
         LlamaModel m = LlamaModel.load(model);
-        LlamaGraph graph = LlamaGraph.base(m.weights(), batch.labels() != null);
+        LlamaGraph graph = adapter == null
+                ? LlamaGraph.base(m.weights(), batch.labels() != null)
+                : LlamaAdapters.load(m.weights(), adapter).graph(m.weights(), false, batch.labels() != null);
         LlamaForward.Result r = LlamaForward.run(graph, batch, false);
         Map<String, INDArray> result = new LinkedHashMap<>();
         result.put("logits", r.logits());

@@ -1,0 +1,91 @@
+package dev.mor4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.AdapterFiles;
+import dev.mor4j.core.adapter.RouterType;
+import dev.mor4j.core.safetensors.SafetensorsFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** forward --adapter and merge through the command line. */
+class AdapterCommandsTest {
+
+    @TempDir
+    Path tmp;
+
+    private final Path model = CliTestSupport.testdata().resolve("models/tiny-llama-f32");
+    private final Path baseMor = CliTestSupport.testdata().resolve("goldens/goldens-base-mor.safetensors");
+    private final Path peft = CliTestSupport.testdata().resolve("goldens/goldens-peft.safetensors");
+
+    private static double maxAbsDiff(INDArray a, INDArray b) {
+        return Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.reduce.same.AMax(a.sub(b))).getDouble(0);
+    }
+
+    /** A MoR adapter directory written from the golden weights. */
+    private Path morAdapterFromGoldens() {
+        Map<String, INDArray> w = new LinkedHashMap<>();
+        try (SafetensorsFile g = SafetensorsFile.open(baseMor)) {
+            for (String k : g.keys()) {
+                if (k.startsWith("mor.param.")) {
+                    w.put(k.substring("mor.param.".length()), g.getFloat(k));
+                }
+            }
+        }
+        AdapterConfig cfg = new AdapterConfig("MOR", 8, 32, 0.0, List.of("gate_proj", "up_proj", "down_proj"), false,
+                false, 4, RouterType.SOFTMAX, null, null, "ones", "CAUSAL_LM", "tiny-llama-f32");
+        Path dir = tmp.resolve("mor-adapter");
+        AdapterFiles.save(dir, cfg, w);
+        return dir;
+    }
+
+    @Test
+    void forwardWithAMorAdapterReproducesTheMorGoldens() {
+        Path out = tmp.resolve("mor.safetensors");
+        CliTestSupport.Run r = CliTestSupport.run(null, "forward", "--model", model.toString(), "--adapter",
+                morAdapterFromGoldens().toString(), "--inputs", baseMor.toString(), "--out", out.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        try (SafetensorsFile o = SafetensorsFile.open(out); SafetensorsFile g = SafetensorsFile.open(baseMor)) {
+            double d = maxAbsDiff(o.getFloat("logits"), g.getFloat("mor.logits"));
+            double l = Math.abs(o.getFloat("loss").getDouble(0) - g.getFloat("mor.loss").getDouble(0));
+            System.out.printf("forward --adapter MoR: logits max|Δ| %.3g, loss |Δ| %.3g%n", d, l);
+            assertTrue(d <= 1e-4, "logits " + d);
+            assertTrue(l <= 1e-5, "loss " + l);
+        }
+    }
+
+    @Test
+    void mergeThenForwardGivesPeftMergedLogits() {
+        Path merged = tmp.resolve("merged");
+        CliTestSupport.Run r = CliTestSupport.run(null, "merge", "--model", model.toString(), "--adapter",
+                CliTestSupport.testdata().resolve("adapters/peft-lora").toString(), "--out", merged.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        Path out = tmp.resolve("o.safetensors");
+        CliTestSupport.Run f = CliTestSupport.run(null, "forward", "--model", merged.toString(), "--inputs",
+                peft.toString(), "--out", out.toString());
+        assertEquals(0, f.exitCode(), f.err());
+        try (SafetensorsFile o = SafetensorsFile.open(out); SafetensorsFile g = SafetensorsFile.open(peft)) {
+            assertTrue(maxAbsDiff(o.getFloat("logits"), g.getFloat("peft.lora.merged_logits")) <= 1e-4);
+        }
+    }
+
+    @Test
+    void mergingAMorAdapterIsRefusedWithTheReason() {
+        Path out = tmp.resolve("merged-mor");
+        CliTestSupport.Run r = CliTestSupport.run(null, "merge", "--model", model.toString(), "--adapter",
+                morAdapterFromGoldens().toString(), "--out", out.toString());
+        assertEquals(MorCli.EXIT_INPUT, r.exitCode());
+        assertTrue(r.err().contains("cannot be merged"), r.err());
+        assertFalse(Files.exists(out));
+    }
+}
