@@ -7,7 +7,6 @@ import dev.mor4j.llama.model.LlamaWeights;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -61,8 +60,7 @@ public final class Generator {
 
     /** A generator that recomputes the whole sequence for every token (no cache). */
     public static Generator recomputing(LlamaWeights weights, LlamaAdapters adapters, Tokenizer tokenizer) {
-        LlamaGraph graph = adapters == null ? LlamaGraph.build(weights, Map.of(), Map.of(), false, false)
-                : adapters.graph(weights, false, false);
+        LlamaGraph graph = adapters == null ? LlamaGraph.base(weights, false) : adapters.graph(weights, false, false);
         return new Generator(new RecomputingStepper(graph), tokenizer, eosIds(weights, tokenizer));
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.TestData;
+import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
@@ -16,7 +17,10 @@ import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
-/** The prefill and decode graphs against one pass over the whole sequence through {@link LlamaForward}. */
+/**
+ * The prefill and decode graphs, with a MoR adapter on every projection, against one pass over the whole
+ * sequence through {@link LlamaForward}.
+ */
 class KvCacheForwardTest {
 
     private static final int[][] IDS = {
@@ -31,12 +35,13 @@ class KvCacheForwardTest {
     @BeforeAll
     static void load() {
         model = LlamaModel.load(TestData.model("tiny-llama-f32"));
-        forward = new KvCacheForward(model.weights(), KvCacheGenerationTest.morAdapterFor(model));
+        LlamaAdapters mor = KvCacheGenerationTest.morAdapterFor(model);
+        forward = new KvCacheForward(model.weights(), mor);
         long[][] rows = new long[IDS.length][];
         for (int i = 0; i < IDS.length; i++) {
             rows[i] = java.util.Arrays.stream(IDS[i]).asLongStream().toArray();
         }
-        LlamaGraph graph = KvCacheGenerationTest.morAdapterFor(model).graph(model.weights(), false, false);
+        LlamaGraph graph = mor.graph(model.weights(), false, false);
         fullLogits = LlamaForward.run(graph, new Batch(rows, null, null), false).logits();
     }
 
