@@ -35,6 +35,18 @@ import org.nd4j.linalg.factory.Nd4j;
  * Outputs: {@code logits} {@code [B·T, V]}, {@code hidden.0} … {@code hidden.L} ({@code [B·T, H]}: the
  * embeddings, then each layer's output; the last one after the final norm, as transformers returns them),
  * and {@code loss} (scalar) plus {@code total_loss} (loss plus auxiliary losses) when built with a loss.
+ *
+ * <p>For generation with a key/value cache ({@link #forGeneration}) the same graph is built in one of two
+ * further {@linkplain KvCacheMode modes}: {@link KvCacheMode#PREFILL} also outputs each layer's keys and
+ * values, and {@link KvCacheMode#DECODE} additionally takes the keys and values of all earlier positions as
+ * placeholders, so that only the new tokens are computed. In both modes:
+ * <ul>
+ *   <li>outputs {@code present.{l}.key} and {@code present.{l}.value} {@code [B, n_kv, P+T, hd]}: layer
+ *       {@code l}'s keys (after rotary embedding) and values of every position, earlier ones first</li>
+ *   <li>in {@link KvCacheMode#DECODE}, placeholders {@code past.{l}.key} and {@code past.{l}.value}
+ *       {@code [B, n_kv, P, hd]}, {@code position_ids} {@code [T]} holding the new tokens' positions
+ *       {@code P … P+T-1}, and {@code attn_bias} {@code [B, 1, T, P+T]} over all positions</li>
+ * </ul>
  */
 public final class LlamaGraph {
 
@@ -48,18 +60,30 @@ public final class LlamaGraph {
     public static final String LOSS = "loss";
     public static final String TOTAL_LOSS = "total_loss";
 
+    /** How a graph takes part in key/value caching for generation. */
+    public enum KvCacheMode {
+        /** No cache: the scoring and training graph. */
+        NONE,
+        /** Outputs every layer's keys and values of the tokens it is given: the prompt's pass. */
+        PREFILL,
+        /** Takes the keys and values of the earlier positions and outputs them extended by the new tokens'. */
+        DECODE
+    }
+
     private final LlamaWeights weights;
     private final SameDiff sd;
     private final AdapterContext adapterContext;
     private final Map<String, AdapterLayer> adapters;
     private final boolean withLoss;
+    private final KvCacheMode kvCache;
 
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
-            boolean training, boolean withLoss) {
+            boolean training, boolean withLoss, KvCacheMode kvCache) {
         this.weights = weights;
         this.sd = SameDiff.create();
         this.adapters = adapters;
         this.withLoss = withLoss;
+        this.kvCache = kvCache;
         this.adapterContext = new AdapterContext(sd, adapterWeights, training);
         define();
     }
@@ -74,7 +98,43 @@ public final class LlamaGraph {
      */
     public static LlamaGraph build(LlamaWeights weights, Map<String, AdapterLayer> adapters,
             Map<String, INDArray> adapterWeights, boolean training, boolean withLoss) {
-        return new LlamaGraph(weights, adapters, adapterWeights, training, withLoss);
+        return new LlamaGraph(weights, adapters, adapterWeights, training, withLoss, KvCacheMode.NONE);
+    }
+
+    /**
+     * An inference graph (no dropout, no loss) for generation with a key/value cache.
+     *
+     * @param adapters       adapter layers by module name; may be empty
+     * @param adapterWeights the adapters' weights by full PEFT key
+     * @param mode           {@link KvCacheMode#PREFILL} for the prompt, {@link KvCacheMode#DECODE} for the
+     *                       tokens after it
+     */
+    public static LlamaGraph forGeneration(LlamaWeights weights, Map<String, AdapterLayer> adapters,
+            Map<String, INDArray> adapterWeights, KvCacheMode mode) {
+        if (mode == KvCacheMode.NONE) {
+            throw new IllegalArgumentException("forGeneration needs PREFILL or DECODE; use build for a graph without cache");
+        }
+        return new LlamaGraph(weights, adapters, adapterWeights, false, false, mode);
+    }
+
+    /** The placeholder of layer {@code l}'s cached keys {@code [B, n_kv, P, hd]} (DECODE mode). */
+    public static String pastKey(int layer) {
+        return "past." + layer + ".key";
+    }
+
+    /** The placeholder of layer {@code l}'s cached values {@code [B, n_kv, P, hd]} (DECODE mode). */
+    public static String pastValue(int layer) {
+        return "past." + layer + ".value";
+    }
+
+    /** The output of layer {@code l}'s keys at every position {@code [B, n_kv, P+T, hd]} (PREFILL, DECODE). */
+    public static String presentKey(int layer) {
+        return "present." + layer + ".key";
+    }
+
+    /** The output of layer {@code l}'s values at every position {@code [B, n_kv, P+T, hd]} (PREFILL, DECODE). */
+    public static String presentValue(int layer) {
+        return "present." + layer + ".value";
     }
 
     /** A graph of the base model alone. */
@@ -139,7 +199,7 @@ public final class LlamaGraph {
     private SDVariable decoderLayer(int l, SDVariable x, SDVariable cos, SDVariable sin, SDVariable bias, Shapes s) {
         String p = "model.layers." + l + ".";
         SDVariable normed = rmsNorm(p + "input_layernorm", x, weights.inputNorm(l)); // [B·T, H]
-        x = x.add(attention(p + "self_attn.", normed, cos, sin, bias, s)); // [B·T, H]
+        x = x.add(attention(l, p + "self_attn.", normed, cos, sin, bias, s)); // [B·T, H]
         normed = rmsNorm(p + "post_attention_layernorm", x, weights.postAttentionNorm(l)); // [B·T, H]
         SDVariable gate = linear(p + "mlp.gate_proj", normed); // [B·T, I]
         SDVariable up = linear(p + "mlp.up_proj", normed); // [B·T, I]
@@ -147,7 +207,13 @@ public final class LlamaGraph {
         return x.add(linear(p + "mlp.down_proj", act)); // [B·T, H]
     }
 
-    private SDVariable attention(String p, SDVariable x, SDVariable cos, SDVariable sin, SDVariable bias, Shapes s) {
+    /**
+     * Causal self-attention of layer {@code l}. With a cache, the new keys and values are appended to the
+     * past ones ({@code P} earlier positions, none in PREFILL) and the result is output as the present ones;
+     * {@code bias} then spans all {@code P+T} key positions.
+     */
+    private SDVariable attention(int l, String p, SDVariable x, SDVariable cos, SDVariable sin, SDVariable bias,
+            Shapes s) {
         LlamaConfig c = weights.config();
         int nh = c.numAttentionHeads();
         int nkv = c.numKeyValueHeads();
@@ -157,12 +223,22 @@ public final class LlamaGraph {
         SDVariable v = heads(linear(p + "v_proj", x), nkv, hd, s); // [B, nkv, T, hd]
         q = rope(q, cos, sin, hd);
         k = rope(k, cos, sin, hd);
-        if (nkv != nh) {
-            k = repeatKv(k, c.kvGroups(), nh, hd, s); // [B, nh, T, hd]
-            v = repeatKv(v, c.kvGroups(), nh, hd, s); // [B, nh, T, hd]
+        if (kvCache == KvCacheMode.DECODE) {
+            DataType dt = weights.dataType();
+            k = sd.concat(2, sd.placeHolder(pastKey(l), dt, -1, nkv, -1, hd), k); // [B, nkv, P+T, hd]
+            v = sd.concat(2, sd.placeHolder(pastValue(l), dt, -1, nkv, -1, hd), v); // [B, nkv, P+T, hd]
         }
-        SDVariable scores = sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(hd)).add(bias); // [B, nh, T, T]
-        SDVariable probs = sd.nn.softmax(scores, 3); // [B, nh, T, T]
+        if (kvCache != KvCacheMode.NONE) {
+            k = sd.identity(presentKey(l), k); // [B, nkv, P+T, hd]
+            v = sd.identity(presentValue(l), v); // [B, nkv, P+T, hd]
+        }
+        if (nkv != nh) {
+            k = repeatKv(k, c.kvGroups(), nh, hd, s); // [B, nh, P+T, hd]
+            v = repeatKv(v, c.kvGroups(), nh, hd, s); // [B, nh, P+T, hd]
+        }
+        // P = 0 without a cache
+        SDVariable scores = sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(hd)).add(bias); // [B, nh, T, P+T]
+        SDVariable probs = sd.nn.softmax(scores, 3); // [B, nh, T, P+T]
         SDVariable ctx = sd.mmul(probs, v); // [B, nh, T, hd]
         SDVariable merged = sd.reshape(sd.permute(ctx, 0, 2, 1, 3), -1, (long) nh * hd); // [B·T, nh·hd]
         return linear(p + "o_proj", merged); // [B·T, H]
@@ -174,11 +250,14 @@ public final class LlamaGraph {
         return sd.permute(x4, 0, 2, 1, 3); // [B, n, T, hd]
     }
 
-    /** Grouped-query attention: each key/value head serves {@code groups} query heads. */
+    /**
+     * Grouped-query attention: each key/value head serves {@code groups} query heads. The key length
+     * {@code S} is T, or P+T with a cache.
+     */
     private SDVariable repeatKv(SDVariable kv, int groups, int nh, int hd, Shapes s) {
-        SDVariable e = sd.expandDims(kv, 2); // [B, nkv, 1, T, hd]
-        SDVariable tiled = sd.tile(e, 1, 1, groups, 1, 1); // [B, nkv, groups, T, hd]
-        return sd.reshape(tiled, s.of(s.b, nh, s.t, hd)); // [B, nh, T, hd]
+        SDVariable e = sd.expandDims(kv, 2); // [B, nkv, 1, S, hd]
+        SDVariable tiled = sd.tile(e, 1, 1, groups, 1, 1); // [B, nkv, groups, S, hd]
+        return sd.reshape(tiled, s.of(s.b, nh, -1, hd)); // [B, nh, S, hd]
     }
 
     /** {@code x·cos + rotate_half(x)·sin} with {@code rotate_half(x) = [-x₂, x₁]}. */
@@ -253,5 +332,10 @@ public final class LlamaGraph {
 
     public boolean hasLoss() {
         return withLoss;
+    }
+
+    /** How this graph takes part in key/value caching ({@link KvCacheMode#NONE} unless built for generation). */
+    public KvCacheMode kvCacheMode() {
+        return kvCache;
     }
 }

@@ -1,0 +1,145 @@
+package dev.mor4j.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mor4j.core.MorException;
+import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.eval.ContinuationEncoder;
+import dev.mor4j.llama.eval.EvalFiles;
+import dev.mor4j.llama.eval.MultipleChoiceEval;
+import dev.mor4j.llama.eval.MultipleChoiceItem;
+import dev.mor4j.llama.eval.Perplexity;
+import dev.mor4j.llama.eval.TaskResult;
+import dev.mor4j.llama.eval.TokenScorer;
+import dev.mor4j.llama.model.LlamaGraph;
+import dev.mor4j.llama.model.LlamaModel;
+import dev.mor4j.llama.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code mor eval}: zero-shot multiple-choice accuracy and perplexity of a model (and an adapter). */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {"Evaluate a model: zero-shot multiple choice by log-likelihood (--tasks) and perplexity (--texts).",
+            "Tasks: JSONL rows {\"task\", \"context\", \"choices\": [...], \"label\": i}; each choice is appended to the",
+            "context as written. Prints n, acc and acc_norm per task and over all rows.",
+            "Texts: JSONL rows {\"text\": ...}; perplexity is exp of the mean NLL over every token after BOS."})
+final class EvalCommand implements Callable<Integer> {
+
+    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, *.safetensors).")
+    Path model;
+
+    @Option(names = "--adapter", description = "Adapter directory (adapter_config.json, adapter_model.safetensors).")
+    Path adapter;
+
+    @Option(names = "--tokenizer", description = "Directory holding tokenizer.json, or the file (default: the model directory).")
+    Path tokenizer;
+
+    @Option(names = "--tasks", description = "Multiple-choice JSONL file.")
+    Path tasks;
+
+    @Option(names = "--texts", description = "JSONL file of {\"text\": ...} rows for perplexity.")
+    Path texts;
+
+    @Option(names = "--out", description = "Also write the results as JSON to this file.")
+    Path out;
+
+    @Option(names = "--batch-size", defaultValue = "8", description = "Sequences per forward pass (default: ${DEFAULT-VALUE}).")
+    int batchSize;
+
+    @Option(names = "--no-bos", description = "Do not put BOS in front of multiple-choice contexts (lm-evaluation-harness's default for HF models).")
+    boolean noBos;
+
+    @Override
+    public Integer call() throws IOException {
+        if (tasks == null && texts == null) {
+            throw new MorException("nothing to evaluate: give --tasks FILE.jsonl and/or --texts FILE.jsonl");
+        }
+        if (out != null) {
+            CliFiles.refuseOverwritingInput(out, tasks, texts);
+        }
+        List<MultipleChoiceItem> items = tasks == null ? null : EvalFiles.readTasks(tasks);
+        List<String> textRows = texts == null ? null : EvalFiles.readTexts(texts);
+        LlamaModel m = LlamaModel.load(model);
+        Tokenizer tok = ModelInputs.tokenizer(tokenizer, model);
+        LlamaAdapters adapters = ModelInputs.adapters(m, adapter);
+        LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), false) : adapters.graph(m.weights(), false, false);
+        TokenScorer scorer = new TokenScorer(graph, batchSize);
+        PrintStream stdout = System.out;
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        ObjectNode result = json.createObjectNode();
+        result.put("model", model.toString());
+        if (adapter != null) {
+            result.put("adapter", adapter.toString());
+        }
+        if (items != null) {
+            MultipleChoiceEval.Report report = new MultipleChoiceEval(new ContinuationEncoder(tok, !noBos), scorer).run(items);
+            printTable(stdout, report);
+            ObjectNode perTask = result.putObject("tasks");
+            for (TaskResult t : report.tasks()) {
+                put(perTask.putObject(t.task()), t);
+            }
+            put(result.putObject(MultipleChoiceEval.ALL), report.overall());
+        }
+        if (textRows != null) {
+            Perplexity.Result p = new Perplexity(tok, scorer).compute(textRows);
+            stdout.printf(Locale.ROOT, "perplexity: %d texts, %d tokens, mean NLL %.4f, perplexity %.4f%n",
+                    p.texts(), p.tokens(), p.meanNll(), p.perplexity());
+            ObjectNode n = result.putObject("perplexity");
+            n.put("texts", p.texts());
+            n.put("tokens", p.tokens());
+            n.put("mean_nll", p.meanNll());
+            n.put("perplexity", p.perplexity());
+        }
+        stdout.flush();
+        if (out != null) {
+            writeAtomically(out, json.writeValueAsString(result) + "\n");
+            System.err.println("wrote " + out);
+        }
+        return 0;
+    }
+
+    private static void printTable(PrintStream out, MultipleChoiceEval.Report report) {
+        int width = MultipleChoiceEval.ALL.length();
+        for (TaskResult t : report.tasks()) {
+            width = Math.max(width, t.task().length());
+        }
+        String row = "%-" + width + "s  %6s  %7s  %8s%n";
+        out.printf(Locale.ROOT, row, "task", "n", "acc", "acc_norm");
+        for (TaskResult t : report.tasks()) {
+            printRow(out, row, t);
+        }
+        printRow(out, row, report.overall());
+    }
+
+    private static void printRow(PrintStream out, String row, TaskResult t) {
+        out.printf(Locale.ROOT, row, t.task(), t.n(), String.format(Locale.ROOT, "%.4f", t.acc()),
+                String.format(Locale.ROOT, "%.4f", t.accNorm()));
+    }
+
+    private static void put(ObjectNode n, TaskResult t) {
+        n.put("n", t.n());
+        n.put("acc", t.acc());
+        n.put("acc_norm", t.accNorm());
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = Files.createTempFile(dir, ".eval-", ".tmp");
+        try {
+            Files.writeString(tmp, text);
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package dev.mor4j.llama.generate;
+
+/**
+ * One sequence fed to a language model a token at a time, giving the next-token logits after each.
+ * A stepper holds the state of one sequence at a time; {@link #start} begins a new one.
+ */
+public interface LogitsStepper {
+
+    /**
+     * Begins a sequence.
+     *
+     * @param promptIds at least one token id
+     * @return the logits {@code [V]} that predict the token after the prompt
+     */
+    float[] start(int[] promptIds);
+
+    /**
+     * Appends a token to the sequence.
+     *
+     * @return the logits {@code [V]} that predict the token after it
+     * @throws IllegalStateException before {@link #start}
+     */
+    float[] append(int tokenId);
+
+    /** The number of tokens of the current sequence. */
+    int length();
+
+    /** The longest sequence the model takes ({@code max_position_embeddings}). */
+    int maxLength();
+}
