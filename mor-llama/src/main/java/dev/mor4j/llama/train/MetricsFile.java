@@ -64,7 +64,7 @@ public final class MetricsFile {
             }
         }
         try {
-            Path tmp = Files.createTempFile(file.toAbsolutePath().getParent(), ".metrics", ".tmp");
+            Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
             try {
                 Files.writeString(tmp, kept, StandardCharsets.UTF_8);
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

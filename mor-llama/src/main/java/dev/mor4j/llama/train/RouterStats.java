@@ -200,7 +200,7 @@ public final class RouterStats {
         Path file = dir.resolve(FILE);
         try {
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".router_stats", ".tmp");
+            Path tmp = dir.resolve("." + FILE + ".tmp");
             try {
                 JSON.writeValue(tmp.toFile(), snapshot());
                 Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
