@@ -72,10 +72,24 @@ public final class TrainingData {
      * {@code ceil(epochs · max(1, batchesPerEpoch / accumulation))} (integer division).
      */
     public long stepsFor(double epochs) {
+        return steps(examples.size(), order.batchSize(), accumulation, epochs);
+    }
+
+    /**
+     * Optimizer steps of {@code epochs} passes over {@code examples} examples (see {@link #stepsFor(double)}).
+     *
+     * @throws MorException if a count is below 1 or {@code epochs} is not a number > 0
+     */
+    public static long steps(int examples, int batchSize, int accumulation, double epochs) {
         if (!(epochs > 0) || Double.isInfinite(epochs)) {
             throw new MorException("epochs is " + epochs + "; expected a number > 0");
         }
-        long perEpoch = Math.max(1, batchesPerEpoch() / accumulation);
+        if (examples < 1 || batchSize < 1 || accumulation < 1) {
+            throw new MorException("cannot count steps of " + examples + " examples in batches of " + batchSize
+                    + " with accumulation " + accumulation + "; expected each ≥ 1");
+        }
+        long batches = (examples + (long) batchSize - 1) / batchSize;
+        long perEpoch = Math.max(1, batches / accumulation);
         return (long) Math.ceil(epochs * perEpoch);
     }
 
