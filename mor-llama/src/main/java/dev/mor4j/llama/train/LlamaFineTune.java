@@ -151,8 +151,10 @@ public final class LlamaFineTune {
      */
     public Path resume(Path checkpointOrRun) {
         Path checkpoint = findCheckpoint(checkpointOrRun);
+        TrainerState saved = CheckpointStore.read(checkpoint).state();
+        // the data first: resuming on other data is the likelier mistake, and it leaves the weights untouched
+        data.restore(saved.dataPosition(), saved.globalStep(), checkpoint.resolve(CheckpointStore.STATE).toString());
         TrainerState state = trainer.resume(checkpoint);
-        data.restore(state.dataPosition(), state.globalStep(), checkpoint.resolve(CheckpointStore.STATE).toString());
         if (!routerStats.isEmpty()) {
             Path stats = checkpoint.resolve(RouterStats.FILE);
             if (!Files.isRegularFile(stats)) {
