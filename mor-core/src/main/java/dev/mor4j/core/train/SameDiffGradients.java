@@ -39,10 +39,21 @@ public final class SameDiffGradients implements GradientSource {
         Batch batch(long step, int microBatch);
     }
 
+    /**
+     * Receives the values of extra graph variables computed in a micro-batch's pass (e.g. router weights for
+     * statistics). The arrays are valid only during the call: copy or reduce them there.
+     */
+    @FunctionalInterface
+    public interface OutputListener {
+        void outputs(long step, int microBatch, Map<String, INDArray> values);
+    }
+
     private final SameDiff sd;
     private final String loss;
     private final List<String> trainables;
     private final BatchSupplier batches;
+    private List<String> extraOutputs = List.of();
+    private OutputListener outputListener;
 
     /**
      * @param sd         the graph
@@ -77,6 +88,23 @@ public final class SameDiffGradients implements GradientSource {
         this.batches = batches;
     }
 
+    /**
+     * Also computes {@code names} in every micro-batch's forward pass (at no extra cost: the pass computes them
+     * anyway) and hands their values to {@code listener} after the pass.
+     *
+     * @throws MorException if a name is not a variable of the graph
+     */
+    public SameDiffGradients withOutputs(List<String> names, OutputListener listener) {
+        for (String name : names) {
+            if (!sd.hasVariable(name)) {
+                throw new MorException("extra output '" + name + "' is not in the graph");
+            }
+        }
+        this.extraOutputs = List.copyOf(names);
+        this.outputListener = listener;
+        return this;
+    }
+
     /** The arrays of the trainable variables, in the order given: the ones the graph reads. */
     public Map<String, INDArray> trainableArrays() {
         Map<String, INDArray> out = new LinkedHashMap<>();
@@ -90,7 +118,10 @@ public final class SameDiffGradients implements GradientSource {
     @Override
     public StepResult compute(long step, int microBatch) {
         Batch b = batches.batch(step, microBatch);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(b.placeholders(), List.of(loss), new ArrayList<>(trainables));
+        List<String> outputs = new ArrayList<>();
+        outputs.add(loss);
+        outputs.addAll(extraOutputs);
+        OutAndGrad r = sd.calculateGradientsAndOutputs(b.placeholders(), outputs, new ArrayList<>(trainables));
         INDArray l = r.getOutputs().get(loss);
         if (l == null || l.length() != 1) {
             throw new MorException("loss variable '" + loss + "' gave " + (l == null ? "no value"
@@ -102,6 +133,13 @@ public final class SameDiffGradients implements GradientSource {
                 throw new MorException("trainable '" + name + "' has no gradient: the loss '" + loss
                         + "' does not depend on it");
             }
+        }
+        if (outputListener != null && !extraOutputs.isEmpty()) {
+            Map<String, INDArray> values = new LinkedHashMap<>();
+            for (String name : extraOutputs) {
+                values.put(name, r.getOutputs().get(name));
+            }
+            outputListener.outputs(step, microBatch, Collections.unmodifiableMap(values));
         }
         return new StepResult(l.getDouble(0), b.tokens(), grads);
     }

@@ -1,0 +1,128 @@
+package dev.mor4j.cli;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import dev.mor4j.core.MorException;
+import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.RouterType;
+import dev.mor4j.core.train.LrSchedulerType;
+import dev.mor4j.core.train.TrainConfig;
+import dev.mor4j.llama.model.LlamaFeeds;
+import dev.mor4j.llama.train.FineTuneOptions;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Everything {@code mor finetune} was asked to do, one field per flag (the flag's name in snake_case), as saved
+ * in the run's {@code config.json} and read back by {@code --resume}. Paths are absolute.
+ */
+@JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+@JsonInclude(JsonInclude.Include.NON_NULL)
+record FinetuneSettings(
+        String model,
+        String tokenizer,
+        String data,
+        int maxLen,
+        boolean strict,
+        String method,
+        String router,
+        int topK,
+        int experts,
+        int rank,
+        double alpha,
+        double dropout,
+        List<String> targets,
+        double lr,
+        String schedule,
+        double warmupRatio,
+        Double epochs,
+        Long maxSteps,
+        int batch,
+        int gradAccum,
+        long seed,
+        long saveSteps,
+        int saveTotalLimit,
+        double weightDecay,
+        double maxGradNorm,
+        boolean groupByLength,
+        String lossReduction) {
+
+    static final List<String> METHODS = List.of("mor", "lora", "dora", "moelora");
+    static final List<String> ROUTERS = List.of("softmax", "mean", "balanced", "topk");
+    static final List<String> SCHEDULES = List.of("linear", "cosine", "constant");
+    static final List<String> REDUCTIONS = List.of("mean", "sum");
+
+    /** Checks the values a flag can get wrong; the records built from them check the rest. */
+    void validate() {
+        oneOf("--method", method, METHODS);
+        oneOf("--router", router, ROUTERS);
+        oneOf("--schedule", schedule, SCHEDULES);
+        oneOf("--loss-reduction", lossReduction, REDUCTIONS);
+        atLeast("--max-len", maxLen, 2);
+        atLeast("--rank", rank, 1);
+        atLeast("--experts", experts, 1);
+        atLeast("--batch", batch, 1);
+        atLeast("--grad-accum", gradAccum, 1);
+        if (!(dropout >= 0 && dropout < 1)) {
+            throw new MorException("--dropout is " + dropout + "; expected a probability in [0, 1)");
+        }
+        if (!(alpha > 0)) {
+            throw new MorException("--alpha is " + alpha + "; expected a number > 0");
+        }
+        if (targets == null || targets.isEmpty()) {
+            throw new MorException("--targets is empty; expected module names such as gate_proj,up_proj,down_proj");
+        }
+        if (router.equals("topk") && (topK < 1 || topK > experts)) {
+            throw new MorException("--top-k is " + topK + "; expected 1 to --experts (" + experts + ")");
+        }
+        if (epochs != null && maxSteps != null) {
+            throw new MorException("--epochs and --max-steps both given; training length is one or the other");
+        }
+        if (epochs != null && !(epochs > 0 && Double.isFinite(epochs))) {
+            throw new MorException("--epochs is " + epochs + "; expected a number > 0");
+        }
+        if (maxSteps != null && maxSteps < 1) {
+            throw new MorException("--max-steps is " + maxSteps + "; expected an integer ≥ 1");
+        }
+    }
+
+    /** The adapter to train, in PEFT's terms. */
+    AdapterConfig adapterConfig() {
+        boolean mixture = method.equals("mor") || method.equals("moelora");
+        String peftType = switch (method) {
+            case "mor" -> "MOR";
+            case "moelora" -> "MOELORA";
+            default -> "LORA";
+        };
+        RouterType routerType = mixture ? RouterType.parse(router) : null;
+        return new AdapterConfig(peftType, rank, alpha, dropout, List.copyOf(targets), method.equals("dora"), false,
+                mixture ? experts : null, routerType, mixture ? topK : null, mixture ? 0.01 : null,
+                method.equals("mor") ? "ones" : null, "CAUSAL_LM", null);
+    }
+
+    /** The optimizer settings; {@code steps} is the resolved number of optimizer steps. */
+    TrainConfig trainConfig(long steps) {
+        return TrainConfig.builder().learningRate(lr).weightDecay(weightDecay).warmupRatio(warmupRatio)
+                .lrScheduler(LrSchedulerType.valueOf(schedule.toUpperCase(Locale.ROOT))).maxSteps(steps)
+                .gradientAccumulationSteps(gradAccum).maxGradNorm(maxGradNorm).seed(seed).saveSteps(saveSteps)
+                .saveTotalLimit(saveTotalLimit).build();
+    }
+
+    FineTuneOptions options() {
+        return new FineTuneOptions(batch, groupByLength,
+                LlamaFeeds.Reduction.valueOf(lossReduction.toUpperCase(Locale.ROOT)));
+    }
+
+    private static void oneOf(String flag, String value, List<String> allowed) {
+        if (value == null || !allowed.contains(value)) {
+            throw new MorException(flag + " is '" + value + "'; expected one of " + String.join(", ", allowed));
+        }
+    }
+
+    private static void atLeast(String flag, long value, long min) {
+        if (value < min) {
+            throw new MorException(flag + " is " + value + "; expected an integer ≥ " + min);
+        }
+    }
+}

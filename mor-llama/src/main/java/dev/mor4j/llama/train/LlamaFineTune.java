@@ -1,0 +1,374 @@
+package dev.mor4j.llama.train;
+
+import dev.mor4j.core.MorException;
+import dev.mor4j.core.adapter.AdapterContext;
+import dev.mor4j.core.adapter.AdapterMethod;
+import dev.mor4j.core.adapter.ParameterCount;
+import dev.mor4j.core.train.CheckpointStore;
+import dev.mor4j.core.train.DropoutMasks;
+import dev.mor4j.core.train.MetricsLog;
+import dev.mor4j.core.train.SameDiffGradients;
+import dev.mor4j.core.train.StepMetrics;
+import dev.mor4j.core.train.TrainConfig;
+import dev.mor4j.core.train.TrainListener;
+import dev.mor4j.core.train.Trainer;
+import dev.mor4j.core.train.TrainerState;
+import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.data.EncodedExample;
+import dev.mor4j.llama.model.LlamaFeeds;
+import dev.mor4j.llama.model.LlamaGraph;
+import dev.mor4j.llama.model.LlamaModel;
+import dev.mor4j.llama.model.LlamaWeights;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Supervised fine-tuning of a LLaMA model's adapters on encoded examples (e.g. Tulu-v2): the library's
+ * training entry point.
+ *
+ * <p>Built once, it holds one training graph ({@link LlamaAdapters#graph}, with the loss and dropout masks),
+ * reused for every batch whatever its shape. Each optimizer step takes its micro-batches from
+ * {@link TrainingData} (seeded shuffling per epoch, right padding), draws the adapter dropout masks from
+ * {@code (seed, step, micro-batch)} ({@link DropoutMasks}), and lets the {@link Trainer} accumulate, clip and
+ * apply AdamW. The adapter weights of {@link LlamaAdapters#weights()} are trained in place.
+ *
+ * <p>With an output directory it writes what Hugging Face's Trainer writes: {@code checkpoint-<step>}
+ * directories (each also a loadable PEFT adapter, with the data position and router statistics for an exact
+ * resume), {@code metrics.jsonl}, and at the end the adapter itself ({@code adapter_config.json},
+ * {@code adapter_model.safetensors}) and {@value RouterStats#FILE}.
+ *
+ * <pre>{@code
+ * LlamaModel model = LlamaModel.load(Path.of("models/llama"));
+ * LlamaAdapters mor = LlamaAdapters.create(model.weights(), AdapterConfig.morDefaults(), 42);
+ * LlamaFineTune ft = LlamaFineTune.builder(model, mor, examples)
+ *         .trainConfig(TrainConfig.builder().maxSteps(1000).build())
+ *         .outputDir(Path.of("runs/mor"))
+ *         .build();
+ * ft.train();
+ * }</pre>
+ */
+public final class LlamaFineTune {
+
+    private final LlamaModel model;
+    private final LlamaAdapters adapters;
+    private final TrainConfig config;
+    private final FineTuneOptions options;
+    private final Path outputDir;
+    private final String baseModelName;
+    private final Consumer<String> messages;
+    private final List<TrainListener> listeners;
+    private final LlamaGraph graph;
+    private final TrainingData data;
+    private final RouterStats routerStats;
+    private final List<String> routerVariables;
+    private final Trainer trainer;
+    private MicroBatch current;
+    private MetricsLog metricsLog;
+    private List<StepMetrics> callMetrics;
+    private boolean announced;
+
+    private LlamaFineTune(Builder b) {
+        if (b.config == null) {
+            throw new MorException("fine-tuning needs a training config (TrainConfig with max_steps)");
+        }
+        this.model = b.model;
+        this.adapters = b.adapters;
+        this.config = b.config;
+        this.options = b.options;
+        this.outputDir = b.outputDir;
+        this.baseModelName = b.baseModelName != null ? b.baseModelName : model.directory().toString();
+        this.messages = b.messages;
+        this.listeners = List.copyOf(b.listeners);
+        this.data = new TrainingData(b.examples, options.batchSize(), config.gradientAccumulationSteps(),
+                config.seed(), options.groupByLength());
+        this.graph = adapters.graph(model.weights(), true, true);
+        AdapterContext ctx = graph.adapterContext();
+        this.routerVariables = new ArrayList<>(ctx.routerOutputs().values());
+        AdapterMethod method = adapters.config().method();
+        boolean mixture = method == AdapterMethod.MOR || method == AdapterMethod.MOELORA;
+        this.routerStats = new RouterStats(new ArrayList<>(ctx.routerOutputs().keySet()),
+                mixture ? adapters.config().experts() : 0);
+
+        List<String> trainables = new ArrayList<>(adapters.weights().keySet());
+        SameDiffGradients gradients = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
+                this::microBatch);
+        Map<String, INDArray> arrays = gradients.trainableArrays();
+        for (String k : trainables) {
+            if (arrays.get(k) != adapters.weights().get(k)) {
+                throw new IllegalStateException("the graph holds a copy of adapter weight '" + k
+                        + "'; training would not update the adapter's arrays");
+            }
+        }
+        if (!routerVariables.isEmpty()) {
+            gradients.withOutputs(routerVariables, this::countRouterWeights);
+        }
+        this.trainer = new Trainer(config, arrays, gradients)
+                .dataPosition(() -> data.positionJson(trainer().globalStep()))
+                .addListener(new Listener());
+        if (outputDir != null) {
+            trainer.checkpoints(new CheckpointStore(outputDir, config.saveTotalLimit()))
+                    .checkpointHook((dir, step) -> writeAdapter(dir));
+        }
+    }
+
+    /**
+     * Starts a fine-tuning setup.
+     *
+     * @param model    the frozen base model
+     * @param adapters the adapters to train (in place), e.g. {@link LlamaAdapters#create}
+     * @param examples the training examples (e.g. {@link dev.mor4j.llama.data.TuluEncoder#encodeAll})
+     */
+    public static Builder builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
+        return new Builder(model, adapters, examples);
+    }
+
+    /** Trainable and total parameters, as PEFT's {@code print_trainable_parameters()} counts them. */
+    public ParameterCount parameterCount() {
+        long frozen = 0;
+        for (long[] shape : LlamaWeights.expectedShapes(model.config()).values()) {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            frozen += n;
+        }
+        return ParameterCount.of(adapters.layers().values(), frozen);
+    }
+
+    /**
+     * Continues a run from a checkpoint: restores the adapter weights, the optimizer, the step, the data
+     * position and the router statistics, and drops the lines of {@code metrics.jsonl} after the checkpoint's
+     * step (they will be trained again).
+     *
+     * @param checkpointOrRun a {@code checkpoint-<step>} directory, or a run directory (its latest checkpoint)
+     * @return the checkpoint resumed from
+     * @throws MorException if there is no checkpoint, or it belongs to other adapters, data or batching
+     */
+    public Path resume(Path checkpointOrRun) {
+        Path checkpoint = findCheckpoint(checkpointOrRun);
+        TrainerState saved = CheckpointStore.read(checkpoint).state();
+        // the data first: resuming on other data is the likelier mistake, and it leaves the weights untouched
+        data.restore(saved.dataPosition(), saved.globalStep(), checkpoint.resolve(CheckpointStore.STATE).toString());
+        TrainerState state = trainer.resume(checkpoint);
+        if (!routerStats.isEmpty()) {
+            Path stats = checkpoint.resolve(RouterStats.FILE);
+            if (!Files.isRegularFile(stats)) {
+                throw new MorException(stats + ": not found; a checkpoint of a mixture adapter holds its router"
+                        + " statistics");
+            }
+            routerStats.restore(RouterStats.read(stats), stats.toString());
+        }
+        if (outputDir != null) {
+            MetricsFile.keepStepsUpTo(outputDir.resolve(MetricsLog.FILE), state.globalStep());
+        }
+        messages.accept("resuming from " + checkpoint + " at step " + state.globalStep() + " of "
+                + config.maxSteps());
+        return checkpoint;
+    }
+
+    private static Path findCheckpoint(Path dir) {
+        if (Files.isRegularFile(dir.resolve(CheckpointStore.STATE))) {
+            return dir;
+        }
+        if (Files.isDirectory(dir)) {
+            return new CheckpointStore(dir, 0).latest().orElseThrow(() -> new MorException(dir
+                    + ": no checkpoint to resume from; expected a checkpoint-<step> directory (holding "
+                    + CheckpointStore.STATE + ") or a run directory that contains one"));
+        }
+        throw new MorException(dir + ": not found; expected a checkpoint-<step> directory or a run directory");
+    }
+
+    /** Trains until {@code max_steps} and writes the final adapter; see {@link #train(long)}. */
+    public FineTuneResult train() {
+        return train(config.maxSteps());
+    }
+
+    /**
+     * Trains until the global step reaches {@code untilStep} (at most {@code max_steps}); with an output
+     * directory, writes a checkpoint there, and when {@code max_steps} is reached the adapter and router
+     * statistics into the output directory itself.
+     *
+     * @throws MorException if training stops on repeated non-finite losses or a file cannot be written
+     */
+    public FineTuneResult train(long untilStep) {
+        if (!announced) {
+            messages.accept(parameterCount().format());
+            announced = true;
+        }
+        callMetrics = new ArrayList<>();
+        if (outputDir != null) {
+            metricsLog = MetricsLog.in(outputDir);
+        }
+        try {
+            trainer.train(untilStep);
+        } finally {
+            if (metricsLog != null) {
+                metricsLog.close();
+                metricsLog = null;
+            }
+        }
+        Path adapterDir = null;
+        if (outputDir != null && trainer.globalStep() >= config.maxSteps()) {
+            writeAdapter(outputDir);
+            adapterDir = outputDir;
+        }
+        return new FineTuneResult(trainer.globalStep(), List.copyOf(callMetrics), adapterDir);
+    }
+
+    /** Writes the adapter in PEFT's layout (and the router statistics of a mixture adapter) into {@code dir}. */
+    public void writeAdapter(Path dir) {
+        adapters.save(dir, baseModelName);
+        if (!routerStats.isEmpty()) {
+            routerStats.save(dir);
+        }
+    }
+
+    private SameDiffGradients.Batch microBatch(long step, int microBatch) {
+        MicroBatch m = data.microBatch(step, microBatch);
+        current = m;
+        Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), m.batch(), true, options.lossReduction(),
+                model.weights().dataType());
+        long rows = (long) m.batch().batchSize() * m.batch().seqLen();
+        AdapterContext ctx = graph.adapterContext();
+        feeds.putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, config.seed(), step, microBatch));
+        return new SameDiffGradients.Batch(feeds, m.batch().tokenCount());
+    }
+
+    private void countRouterWeights(long step, int microBatch, Map<String, INDArray> values) {
+        List<INDArray> weights = new ArrayList<>();
+        for (String v : routerVariables) {
+            weights.add(values.get(v)); // [B·T, N]
+        }
+        List<String> rowDatasets = current.examples().stream().map(EncodedExample::dataset).toList();
+        routerStats.add(weights, current.batch(), rowDatasets);
+    }
+
+    /** Forwards each step to the metrics file, the caller's listeners and this call's metrics. */
+    private final class Listener implements TrainListener {
+        @Override
+        public void onStep(StepMetrics m) {
+            callMetrics.add(m);
+            if (metricsLog != null) {
+                metricsLog.onStep(m);
+            }
+            for (TrainListener l : listeners) {
+                l.onStep(m);
+            }
+        }
+
+        @Override
+        public void onCheckpoint(long step, Path directory) {
+            for (TrainListener l : listeners) {
+                l.onCheckpoint(step, directory);
+            }
+        }
+    }
+
+    public LlamaModel model() {
+        return model;
+    }
+
+    public LlamaAdapters adapters() {
+        return adapters;
+    }
+
+    public TrainConfig config() {
+        return config;
+    }
+
+    public FineTuneOptions options() {
+        return options;
+    }
+
+    /** The output directory, or null. */
+    public Path outputDir() {
+        return outputDir;
+    }
+
+    /** The training graph (one for the whole run). */
+    public LlamaGraph graph() {
+        return graph;
+    }
+
+    public TrainingData data() {
+        return data;
+    }
+
+    /** Mean router weights per dataset so far; empty for adapters without a router. */
+    public RouterStats routerStats() {
+        return routerStats;
+    }
+
+    public Trainer trainer() {
+        return trainer;
+    }
+
+    /** Builds a {@link LlamaFineTune}. */
+    public static final class Builder {
+        private final LlamaModel model;
+        private final LlamaAdapters adapters;
+        private final List<EncodedExample> examples;
+        private TrainConfig config;
+        private FineTuneOptions options = FineTuneOptions.defaults();
+        private Path outputDir;
+        private String baseModelName;
+        private Consumer<String> messages = System.err::println;
+        private final List<TrainListener> listeners = new ArrayList<>();
+
+        private Builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
+            this.model = model;
+            this.adapters = adapters;
+            this.examples = examples;
+        }
+
+        /** The optimizer, schedule, steps, seed and checkpointing (required). */
+        public Builder trainConfig(TrainConfig config) {
+            this.config = config;
+            return this;
+        }
+
+        /** Batching and loss reduction (default {@link FineTuneOptions#defaults()}). */
+        public Builder options(FineTuneOptions options) {
+            this.options = options;
+            return this;
+        }
+
+        /** Where checkpoints, {@code metrics.jsonl} and the final adapter go; without one nothing is written. */
+        public Builder outputDir(Path dir) {
+            this.outputDir = dir;
+            return this;
+        }
+
+        /** {@code base_model_name_or_path} of the saved adapter (default: the model directory). */
+        public Builder baseModelName(String name) {
+            this.baseModelName = name;
+            return this;
+        }
+
+        /** Receives informational lines such as the trainable parameter count (default: standard error). */
+        public Builder messages(Consumer<String> messages) {
+            this.messages = messages;
+            return this;
+        }
+
+        /** Told about every step and checkpoint. */
+        public Builder listener(TrainListener listener) {
+            listeners.add(listener);
+            return this;
+        }
+
+        /**
+         * Builds the training graph.
+         *
+         * @throws MorException if there are no examples or no training config
+         */
+        public LlamaFineTune build() {
+            return new LlamaFineTune(this);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+/**
+ * Supervised fine-tuning of LLaMA adapters on encoded conversations (Tulu-v2).
+ *
+ * <ul>
+ *   <li>{@link dev.mor4j.llama.train.LlamaFineTune}: model + adapters + examples + training config → a trained
+ *       adapter, with checkpoints, metrics and exact resume.</li>
+ *   <li>{@link dev.mor4j.llama.train.TrainingData}: the examples as an endless sequence of micro-batches, epoch
+ *       by epoch in a seeded order ({@link dev.mor4j.llama.train.BatchOrder}), right-padded
+ *       ({@link dev.mor4j.llama.train.BatchCollator}); its {@link dev.mor4j.llama.train.DataPosition} is saved
+ *       with each checkpoint.</li>
+ *   <li>{@link dev.mor4j.llama.train.RouterStats}: mean router weight per module × expert for each source
+ *       dataset (the MoR paper's Fig. 7).</li>
+ * </ul>
+ */
+package dev.mor4j.llama.train;
