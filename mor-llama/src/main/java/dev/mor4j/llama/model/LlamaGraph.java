@@ -11,6 +11,7 @@ import java.util.Map;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -58,6 +59,9 @@ public final class LlamaGraph {
             boolean training, boolean withLoss) {
         this.weights = weights;
         this.sd = SameDiff.create();
+        // Hold the given arrays themselves: SameDiff's default holders copy every constant and variable, which
+        // doubles the memory of the frozen weights and detaches the variables from the adapter weight map.
+        sd.setArrayHolders(new SingleThreadArrayHolder(), new SingleThreadArrayHolder(), false);
         this.adapters = adapters;
         this.withLoss = withLoss;
         this.adapterContext = new AdapterContext(sd, adapterWeights, training);
