@@ -132,15 +132,24 @@ public final class MixtureOfRanks extends BaseAdapterLayer {
         return base.forward(sd, x).add(delta); // [tokens, d_out]
     }
 
-    /** {@code Δ = C Mᵀ}: MoR as a LoRA of rank N·r. */
+    /**
+     * {@code Δ = C Mᵀ}: MoR as a LoRA of rank N·r. The per-expert and per-rank factors are spread over the N·r
+     * columns by products with constant 0/1 matrices ({@link Expansion}), so the backward pass has only small
+     * matrix products and same-shape multiplications, no broadcast reductions.
+     */
     private SDVariable expanded(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
             SDVariable omegaB) {
         long nr = (long) experts * r;
-        SDVariable scaledOmegaA = omegaA.mul(scaling).reshape(1, experts, r); // [1, N, r]
-        SDVariable gOmega = g.reshape(-1, experts, 1).mul(scaledOmegaA); // [tokens, N, r]
-        SDVariable c = gOmega.mul(h.reshape(-1, 1, r)).reshape(-1, nr); // [tokens, N·r]
-        SDVariable omegaBt = sd.transpose(omegaB).reshape(dOut, experts, 1); // [d_out, N, 1]
-        SDVariable m = omegaBt.mul(b.reshape(dOut, 1, r)).reshape(dOut, nr); // [d_out, N·r]
+        SDVariable repeat = Expansion.repeat(sd, experts, r, dataType()); // [N, N·r]
+        SDVariable tile = Expansion.tile(sd, experts, r, dataType()); // [r, N·r]
+        SDVariable omegaRow = omegaA.reshape(1, nr).mul(scaling); // [1, N·r]: s·Ω_A[i,k] at (i,k)
+        SDVariable tileOmega = tile.mul(omegaRow); // [r, N·r]: s·Ω_A[i,k] at (k, (i,k))
+        SDVariable gates = sd.mmul(g, repeat); // [tokens, N·r]: g[t,i] at (i,k)
+        SDVariable scaledH = sd.mmul(h, tileOmega); // [tokens, N·r]: s·Ω_A[i,k]·h[t,k] at (i,k)
+        SDVariable c = gates.mul(scaledH); // [tokens, N·r]
+        SDVariable omegaBCols = sd.mmul(omegaB, repeat, true, false, false); // [d_out, N·r]: Ω_B[i,d] at (d,(i,k))
+        SDVariable bCols = sd.mmul(b, tile); // [d_out, N·r]: B[d,k] at (d,(i,k))
+        SDVariable m = omegaBCols.mul(bCols); // [d_out, N·r]
         return sd.mmul(c, m, false, true, false); // [tokens, d_out]
     }
 

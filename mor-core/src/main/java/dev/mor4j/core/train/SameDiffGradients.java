@@ -1,9 +1,9 @@
 package dev.mor4j.core.train;
 
 import dev.mor4j.core.MorException;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -13,8 +13,9 @@ import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * A {@link GradientSource} over a SameDiff graph with a scalar loss: one call of
- * {@code calculateGradientsAndOutputs} gives the loss and the gradients of the trainable variables.
+ * A {@link GradientSource} over a SameDiff graph with a scalar loss: one pass of the gradient function
+ * ({@link GradientFunction}, SameDiff's {@code calculateGradientsAndOutputs} with the array cache on) gives the
+ * loss and the gradients of the trainable variables.
  *
  * <p>The trainable variables must be SameDiff {@code VARIABLE}s (made with {@code sd.var}); frozen weights
  * should be constants. The arrays of {@link #trainableArrays()} are the ones the graph reads, so an optimizer
@@ -121,7 +122,7 @@ public final class SameDiffGradients implements GradientSource {
         List<String> outputs = new ArrayList<>();
         outputs.add(loss);
         outputs.addAll(extraOutputs);
-        OutAndGrad r = sd.calculateGradientsAndOutputs(b.placeholders(), outputs, new ArrayList<>(trainables));
+        OutAndGrad r = GradientFunction.run(sd, b.placeholders(), outputs, trainables);
         INDArray l = r.getOutputs().get(loss);
         if (l == null || l.length() != 1) {
             throw new MorException("loss variable '" + loss + "' gave " + (l == null ? "no value"

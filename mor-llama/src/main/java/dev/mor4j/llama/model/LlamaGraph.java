@@ -11,6 +11,7 @@ import java.util.Map;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -81,6 +82,9 @@ public final class LlamaGraph {
             boolean training, boolean withLoss, KvCacheMode kvCache) {
         this.weights = weights;
         this.sd = SameDiff.create();
+        // Hold the given arrays themselves: SameDiff's default holders copy every constant and variable, which
+        // doubles the memory of the frozen weights and detaches the variables from the adapter weight map.
+        sd.setArrayHolders(new SingleThreadArrayHolder(), new SingleThreadArrayHolder(), false);
         this.adapters = adapters;
         this.withLoss = withLoss;
         this.kvCache = kvCache;
@@ -154,16 +158,17 @@ public final class LlamaGraph {
         SDVariable b = bt.get(SDIndex.interval(0, 1)); // [1]
         SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
 
-        INDArray[] rope = RotaryTables.build(c.maxPositionEmbeddings(), c.headDim(), c.ropeTheta());
-        SDVariable cos = sd.gather(sd.constant("rope.cos", rope[0].castTo(dt)), pos, 0); // [T, hd]
-        SDVariable sin = sd.gather(sd.constant("rope.sin", rope[1].castTo(dt)), pos, 0); // [T, hd]
+        INDArray[] tables = RotaryTables.build(c.maxPositionEmbeddings(), c.headDim(), c.ropeTheta());
+        SDVariable cos = sd.gather(sd.constant("rope.cos", tables[0].castTo(dt)), pos, 0); // [T, hd]
+        SDVariable sin = sd.gather(sd.constant("rope.sin", tables[1].castTo(dt)), pos, 0); // [T, hd]
+        RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, c.headDim(), dt);
 
         SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H]
         SDVariable x = sd.gather(embed, sd.reshape(ids, -1), 0); // [B·T, H]
         x = sd.identity("hidden.0", x);
         Shapes shapes = new Shapes(b, t);
         for (int l = 0; l < c.numHiddenLayers(); l++) {
-            x = decoderLayer(l, x, cos, sin, bias, shapes);
+            x = decoderLayer(l, x, rope, bias, shapes);
             if (l < c.numHiddenLayers() - 1) {
                 x = sd.identity("hidden." + (l + 1), x);
             }
@@ -196,10 +201,10 @@ public final class LlamaGraph {
         }
     }
 
-    private SDVariable decoderLayer(int l, SDVariable x, SDVariable cos, SDVariable sin, SDVariable bias, Shapes s) {
+    private SDVariable decoderLayer(int l, SDVariable x, RotaryEmbedding rope, SDVariable bias, Shapes s) {
         String p = "model.layers." + l + ".";
         SDVariable normed = rmsNorm(p + "input_layernorm", x, weights.inputNorm(l)); // [B·T, H]
-        x = x.add(attention(l, p + "self_attn.", normed, cos, sin, bias, s)); // [B·T, H]
+        x = x.add(attention(l, p + "self_attn.", normed, rope, bias, s)); // [B·T, H]
         normed = rmsNorm(p + "post_attention_layernorm", x, weights.postAttentionNorm(l)); // [B·T, H]
         SDVariable gate = linear(p + "mlp.gate_proj", normed); // [B·T, I]
         SDVariable up = linear(p + "mlp.up_proj", normed); // [B·T, I]
@@ -212,17 +217,16 @@ public final class LlamaGraph {
      * past ones ({@code P} earlier positions, none in PREFILL) and the result is output as the present ones;
      * {@code bias} then spans all {@code P+T} key positions.
      */
-    private SDVariable attention(int l, String p, SDVariable x, SDVariable cos, SDVariable sin, SDVariable bias,
+    private SDVariable attention(int l, String p, SDVariable x, RotaryEmbedding rope, SDVariable bias,
             Shapes s) {
         LlamaConfig c = weights.config();
         int nh = c.numAttentionHeads();
         int nkv = c.numKeyValueHeads();
         int hd = c.headDim();
-        SDVariable q = heads(linear(p + "q_proj", x), nh, hd, s); // [B, nh, T, hd]
-        SDVariable k = heads(linear(p + "k_proj", x), nkv, hd, s); // [B, nkv, T, hd]
+        // queries come out of the rotation already scaled by 1/√hd
+        SDVariable q = heads(rope.apply(linear(p + "q_proj", x), nh, 1.0 / Math.sqrt(hd)), nh, hd, s); // [B, nh, T, hd]
+        SDVariable k = heads(rope.apply(linear(p + "k_proj", x), nkv, 1.0), nkv, hd, s); // [B, nkv, T, hd]
         SDVariable v = heads(linear(p + "v_proj", x), nkv, hd, s); // [B, nkv, T, hd]
-        q = rope(q, cos, sin, hd);
-        k = rope(k, cos, sin, hd);
         if (kvCache == KvCacheMode.DECODE) {
             DataType dt = weights.dataType();
             k = sd.concat(2, sd.placeHolder(pastKey(l), dt, -1, nkv, -1, hd), k); // [B, nkv, P+T, hd]
@@ -237,7 +241,7 @@ public final class LlamaGraph {
             v = repeatKv(v, c.kvGroups(), nh, hd, s); // [B, nh, P+T, hd]
         }
         // P = 0 without a cache
-        SDVariable scores = sd.mmul(q, k, false, true, false).mul(1.0 / Math.sqrt(hd)).add(bias); // [B, nh, T, P+T]
+        SDVariable scores = sd.mmul(q, k, false, true, false).add(bias); // [B, nh, T, P+T]
         SDVariable probs = sd.nn.softmax(scores, 3); // [B, nh, T, P+T]
         SDVariable ctx = sd.mmul(probs, v); // [B, nh, T, hd]
         SDVariable merged = sd.reshape(sd.permute(ctx, 0, 2, 1, 3), -1, (long) nh * hd); // [B·T, nh·hd]
@@ -260,19 +264,18 @@ public final class LlamaGraph {
         return sd.reshape(tiled, s.of(s.b, nh, -1, hd)); // [B, nh, S, hd]
     }
 
-    /** {@code x·cos + rotate_half(x)·sin} with {@code rotate_half(x) = [-x₂, x₁]}. */
-    private SDVariable rope(SDVariable x, SDVariable cos, SDVariable sin, int hd) {
-        SDVariable x1 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(0, hd / 2)); // [B, n, T, hd/2]
-        SDVariable x2 = x.get(SDIndex.all(), SDIndex.all(), SDIndex.all(), SDIndex.interval(hd / 2, hd)); // [B, n, T, hd/2]
-        SDVariable rotated = sd.concat(3, x2.neg(), x1); // [B, n, T, hd]
-        return x.mul(cos).add(rotated.mul(sin)); // [B, n, T, hd]
-    }
-
-    /** RMSNorm as transformers computes it: {@code w · x / sqrt(mean(x²) + eps)}. */
+    /**
+     * RMSNorm as transformers computes it, {@code w · x / sqrt(mean(x²) + eps)}, with the per-token factor and the
+     * weight joined into one {@code [B·T, H]} scale by an outer product: multiplying by it is element by element,
+     * whereas multiplying by the factor and by the weight in turn would be two broadcasting multiplications, whose
+     * backward passes (broadcast reductions) are slow in SameDiff M2.1. The outer product's backward still forms
+     * the unused gradient of the constant weight, but as one matrix-vector product.
+     */
     private SDVariable rmsNorm(String name, SDVariable x, INDArray weight) {
-        SDVariable w = sd.constant(name + ".weight", weight); // [H]
+        SDVariable w = sd.constant(name + ".weight", weight.reshape(1, weight.length()).dup()); // [1, H]
         SDVariable meanSq = sd.math.square(x).mean(true, 1); // [B·T, 1]
-        return x.mul(sd.math.rsqrt(meanSq.add(weights.config().rmsNormEps()))).mul(w); // [B·T, H]
+        SDVariable inv = sd.math.rsqrt(meanSq.add(weights.config().rmsNormEps())); // [B·T, 1]
+        return x.mul(sd.mmul(inv, w)); // [B·T, H]
     }
 
     /** A projection, through its adapter when one is spliced in. */
@@ -298,7 +301,10 @@ public final class LlamaGraph {
     private void defineLoss(SDVariable hidden, SDVariable logits) {
         SDVariable labelIds = sd.placeHolder(LABEL_IDS, DataType.INT, -1); // [B·T]
         SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, weights.dataType(), -1); // [B·T]
-        SDVariable max = logits.max(true, 1); // [B·T, 1]
+        // Any shift m gives the same log-sum-exp; the row maximum's integer part keeps exp from overflowing. The
+        // cast to INT takes m off the gradient path (d lse / d m = 0 exactly), which spares the backward pass a
+        // reduction and a scatter over [B·T, V].
+        SDVariable max = logits.max(true, 1).castTo(DataType.INT).castTo(logits.dataType()); // [B·T, 1]
         SDVariable z = logits.sub(max); // [B·T, V]
         SDVariable lse = sd.math.log(sd.math.exp(z).sum(true, 1)).add(max); // [B·T, 1]
         SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
