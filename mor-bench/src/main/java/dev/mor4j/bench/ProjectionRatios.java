@@ -1,0 +1,61 @@
+package dev.mor4j.bench;
+
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The projection-level targets, measured interleaved in one process ({@link Interleaved}) at T tokens,
+ * {@code d_in → d_out}: the frozen layer, MoR N 8 r 8 in its default form, and LoRA r 64 (= N·r), each forward
+ * and forward+backward. Ratios are per round, then summarised.
+ */
+public final class ProjectionRatios {
+
+    private ProjectionRatios() {
+    }
+
+    /**
+     * @param sameDiffPath also time forward+backward through SameDiff's own {@code calculateGradients} (the
+     *                     array cache off), for comparison
+     */
+    public static ObjectNode measure(int dIn, int dOut, int tokens, int warmup, int rounds, boolean sameDiffPath) {
+        ProjectionGraph base = new ProjectionGraph(Variant.BASE, dIn, dOut, tokens, 42);
+        ProjectionGraph mor = new ProjectionGraph(Variant.MOR_EXPANDED, dIn, dOut, tokens, 42);
+        ProjectionGraph lora = new ProjectionGraph(Variant.LORA_R64, dIn, dOut, tokens, 42);
+        Interleaved it = new Interleaved()
+                .add("base.f", base::forward).add("base.fb", base::forwardBackward)
+                .add("mor.f", mor::forward).add("mor.fb", mor::forwardBackward)
+                .add("lora64.f", lora::forward).add("lora64.fb", lora::forwardBackward);
+        if (sameDiffPath) {
+            it.add("base.fb.samediff", base::forwardBackwardSameDiff).add("mor.fb.samediff", mor::forwardBackwardSameDiff);
+        }
+        it.run(warmup, rounds);
+        ObjectNode o = JsonNodeFactory.instance.objectNode();
+        o.put("d_in", dIn);
+        o.put("d_out", dOut);
+        o.put("tokens", tokens);
+        ObjectNode ms = o.putObject("ms");
+        for (String t : new String[] {"base.f", "base.fb", "mor.f", "mor.fb", "lora64.f", "lora64.fb"}) {
+            ms.set(t, TrainingRun.stats(it.stats(t)));
+        }
+        ObjectNode r = o.putObject("ratios");
+        r.set("base_fb_over_base_f", TrainingRun.stats(it.ratio("base.fb", "base.f")));
+        r.set("mor_f_over_base_f", TrainingRun.stats(it.ratio("mor.f", "base.f")));
+        r.set("mor_fb_over_base_f", TrainingRun.stats(it.ratio("mor.fb", "base.f")));
+        r.set("mor_fb_over_base_fb", TrainingRun.stats(it.ratio("mor.fb", "base.fb")));
+        r.set("mor_bwd_over_lora64_bwd", TrainingRun.stats(it.ratioOfDifferences("mor.fb", "mor.f", "lora64.fb", "lora64.f")));
+        r.set("mor_fb_over_lora64_fb", TrainingRun.stats(it.ratio("mor.fb", "lora64.fb")));
+        if (sameDiffPath) {
+            ms.set("base.fb.samediff", TrainingRun.stats(it.stats("base.fb.samediff")));
+            ms.set("mor.fb.samediff", TrainingRun.stats(it.stats("mor.fb.samediff")));
+            r.set("base_fb_samediff_over_base_f", TrainingRun.stats(it.ratio("base.fb.samediff", "base.f")));
+            r.set("mor_fb_samediff_over_base_f", TrainingRun.stats(it.ratio("mor.fb.samediff", "base.f")));
+        }
+        return o;
+    }
+
+    public static void main(String[] args) {
+        ObjectNode o = measure(Integer.parseInt(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]),
+                Integer.parseInt(args[3]), Integer.parseInt(args[4]), args.length > 5);
+        System.out.println(o.toPrettyString());
+    }
+}

@@ -1,0 +1,37 @@
+package dev.mor4j.bench;
+
+import dev.mor4j.llama.config.LlamaConfig;
+import dev.mor4j.llama.model.LlamaWeights;
+import java.util.List;
+import java.util.Map;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * LLaMA models with random weights built in memory, for benchmarks: no checkpoint is read. Matrices are
+ * N(0, 0.02²) as transformers initialises them ({@code initializer_range}), norm weights are ones.
+ */
+public final class RandomLlama {
+
+    private RandomLlama() {
+    }
+
+    /**
+     * LLaMA-2-7B's widths (hidden 4096, intermediate 11008, 32 heads of 128, vocabulary 32000, RMSNorm ε 1e-5,
+     * rotary θ 10000) with {@code layers} decoder layers.
+     */
+    public static LlamaConfig llama2_7bWidth(int layers) {
+        return new LlamaConfig(4096, 11008, layers, 32, 32, 128, 1e-5, 10000.0, false, 32000, 4096, 1, List.of(2));
+    }
+
+    /** Random weights for {@code config}, drawn from ND4J's generator seeded with {@code seed}. */
+    public static LlamaWeights weights(LlamaConfig config, long seed) {
+        Map<String, long[]> shapes = LlamaWeights.expectedShapes(config);
+        Nd4j.getRandom().setSeed(seed);
+        return LlamaWeights.load(config, "random weights", shapes.keySet(), shapes::get, key -> {
+            long[] shape = shapes.get(key);
+            return shape.length == 1 ? Nd4j.ones(DataType.FLOAT, shape)
+                    : Nd4j.randn(DataType.FLOAT, shape).muli(0.02);
+        });
+    }
+}

@@ -1,0 +1,99 @@
+package dev.mor4j.bench;
+
+import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.train.LrSchedulerType;
+import dev.mor4j.core.train.SameDiffGradients;
+import dev.mor4j.core.train.TrainConfig;
+import dev.mor4j.core.train.Trainer;
+import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.LlamaFeeds;
+import dev.mor4j.llama.model.LlamaGraph;
+import dev.mor4j.llama.model.LlamaWeights;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One adapter fine-tuning setup on a LLaMA model: the training graph with its loss, a fixed random batch of
+ * one sequence, and a {@link Trainer} (AdamW, gradient clipping at 1.0, constant learning rate) over the
+ * adapter weights. {@link #forward()} computes the loss alone; {@link #step()} runs one optimizer step:
+ * forward, backward to every adapter weight, clipping and the AdamW update.
+ */
+public final class TrainingStep {
+
+    private final LlamaGraph graph;
+    private final Map<String, INDArray> feeds;
+    private final Trainer trainer;
+    private final SameDiffGradients source;
+    private final int tokens;
+    private final long trainableParameters;
+
+    /**
+     * @param adapter the adapters' config; they go on the projections its target modules name
+     * @param seqLen  T, tokens of the single sequence
+     */
+    public TrainingStep(LlamaWeights weights, AdapterConfig adapter, int seqLen, long seed) {
+        LlamaAdapters adapters = LlamaAdapters.create(weights, adapter, seed);
+        // B starts at zero; give it small values so the adapters change the output from the first step on
+        adapters.weights().replaceAll((k, v) -> v.sumNumber().doubleValue() == 0
+                ? Nd4j.randn(v.dataType(), v.shape()).muli(1e-3) : v);
+        this.graph = adapters.graph(weights, true, true);
+        this.trainableParameters = adapters.trainableParameters();
+        Random rng = new Random(seed);
+        long[][] ids = new long[1][seqLen];
+        for (int t = 0; t < seqLen; t++) {
+            ids[0][t] = rng.nextInt(weights.config().vocabSize());
+        }
+        Batch batch = new Batch(ids, null, ids);
+        this.feeds = LlamaFeeds.of(weights.config(), batch, true, LlamaFeeds.Reduction.MEAN);
+        this.tokens = seqLen;
+        List<String> trainables = new ArrayList<>(adapters.weights().keySet());
+        this.source = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
+                (step, micro) -> new SameDiffGradients.Batch(feeds, seqLen));
+        TrainConfig config = TrainConfig.builder().learningRate(1e-4).lrScheduler(LrSchedulerType.CONSTANT)
+                .warmupRatio(0).maxSteps(Long.MAX_VALUE / 2).saveSteps(0).build();
+        this.trainer = new Trainer(config, source.trainableArrays(), source);
+    }
+
+    public LlamaGraph graph() {
+        return graph;
+    }
+
+    /** Tokens per step. */
+    public int tokens() {
+        return tokens;
+    }
+
+    public long trainableParameters() {
+        return trainableParameters;
+    }
+
+    /** The placeholder values of the batch. */
+    public Map<String, INDArray> feeds() {
+        return feeds;
+    }
+
+    /** @return the loss of the batch, computed without gradients */
+    public double forward() {
+        return graph.sd().output(feeds, LlamaGraph.LOSS).get(LlamaGraph.LOSS).getDouble(0);
+    }
+
+    /** Forward and backward alone (the loss and every adapter gradient), without the optimizer. */
+    public void gradients() {
+        source.compute(0, 0);
+    }
+
+    /** Runs one optimizer step. */
+    public void step() {
+        trainer.train(trainer.globalStep() + 1);
+    }
+
+    /** The trainer (its parameters are the live adapter arrays). */
+    public Trainer trainer() {
+        return trainer;
+    }
+}
