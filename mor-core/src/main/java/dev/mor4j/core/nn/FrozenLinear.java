@@ -14,6 +14,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * when the weight is a constant SameDiff never executes the product that would give {@code dW}: backward
  * through a frozen layer costs one GEMM ({@code dX = dY W}) instead of the two that {@code mmul}'s
  * fused backward always computes.
+ *
+ * <p>Adding a frozen layer also gives the graph, for the building thread, the execution session of
+ * {@link SessionMemory}: without it SameDiff M2.1 hands {@code xw_plus_b} outputs back from its array cache
+ * with a wrong order flag, and every elementwise op reading them runs on a slow strided path.
  */
 public final class FrozenLinear {
 
@@ -89,6 +93,7 @@ public final class FrozenLinear {
      * @return {@code [tokens, d_out]}
      */
     public SDVariable forward(SameDiff sd, SDVariable x) {
+        SessionMemory.install(sd);
         String biasKey = name + ".zero_bias";
         SDVariable bias = sd.hasVariable(biasKey) ? sd.getVariable(biasKey) : sd.constant(biasKey, zeroBias);
         return sd.nn.linear(x, weightConstant(sd), bias);

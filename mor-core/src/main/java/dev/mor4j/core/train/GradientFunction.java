@@ -1,6 +1,7 @@
 package dev.mor4j.core.train;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.nn.SessionMemory;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -23,6 +24,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * seconds of kernel time in page faults. With the cache on, arrays are returned to the session's cache as soon
  * as nothing needs them and reused by later ops and later steps; the arrays handed back to the caller are
  * not reused (SameDiff keeps requested outputs out of the cache), so they stay valid after the next call.
+ *
+ * <p>The gradient function runs in the session of {@link SessionMemory} (cached arrays keep a consistent
+ * order flag, so elementwise ops stay on their contiguous fast paths).
  *
  * <p>The gradients are the same (bit for bit) as {@code calculateGradientsAndOutputs}'s.
  */
@@ -68,6 +72,7 @@ public final class GradientFunction {
         }
         SameDiff gradFn = sd.getFunction(GRAD_FN);
         gradFn.setEnableCache(true);
+        SessionMemory.install(gradFn);
         gradFn.setListeners(sd.getListeners());
         Map<String, INDArray> all = gradFn.output(placeholders, null, names.toArray(new String[0]));
         Map<String, INDArray> outs = new HashMap<>();
