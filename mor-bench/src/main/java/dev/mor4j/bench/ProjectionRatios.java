@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 /**
  * The projection-level targets, measured interleaved in one process ({@link Interleaved}) at T tokens,
  * {@code d_in → d_out}: the frozen layer, MoR N 8 r 8 in its default form, and LoRA r 64 (= N·r), each forward
- * and forward+backward. Ratios are per round, then summarised.
+ * and forward+backward; and, as the "before", the frozen layer and MoR written straightforwardly
+ * ({@link StraightforwardGraph}). Ratios are per round, then summarised; every ratio's denominator is the
+ * library's base forward of the same round, so before and after share one yardstick.
  */
 public final class ProjectionRatios {
 
@@ -25,6 +27,10 @@ public final class ProjectionRatios {
                 .add("base.f", base::forward).add("base.fb", base::forwardBackward)
                 .add("mor.f", mor::forward).add("mor.fb", mor::forwardBackward)
                 .add("lora64.f", lora::forward).add("lora64.fb", lora::forwardBackward);
+        StraightforwardGraph plainBase = new StraightforwardGraph(false, dIn, dOut, tokens, 42);
+        StraightforwardGraph plainMor = new StraightforwardGraph(true, dIn, dOut, tokens, 42);
+        it.add("before.base.f", plainBase::forward).add("before.base.fb", plainBase::forwardBackward)
+                .add("before.mor.f", plainMor::forward).add("before.mor.fb", plainMor::forwardBackward);
         if (sameDiffPath) {
             it.add("base.fb.samediff", base::forwardBackwardSameDiff).add("mor.fb.samediff", mor::forwardBackwardSameDiff);
         }
@@ -34,7 +40,8 @@ public final class ProjectionRatios {
         o.put("d_out", dOut);
         o.put("tokens", tokens);
         ObjectNode ms = o.putObject("ms");
-        for (String t : new String[] {"base.f", "base.fb", "mor.f", "mor.fb", "lora64.f", "lora64.fb"}) {
+        for (String t : new String[] {"base.f", "base.fb", "mor.f", "mor.fb", "lora64.f", "lora64.fb", "before.base.f",
+            "before.base.fb", "before.mor.f", "before.mor.fb"}) {
             ms.set(t, TrainingRun.stats(it.stats(t)));
         }
         ObjectNode r = o.putObject("ratios");
@@ -44,6 +51,13 @@ public final class ProjectionRatios {
         r.set("mor_fb_over_base_fb", TrainingRun.stats(it.ratio("mor.fb", "base.fb")));
         r.set("mor_bwd_over_lora64_bwd", TrainingRun.stats(it.ratioOfDifferences("mor.fb", "mor.f", "lora64.fb", "lora64.f")));
         r.set("mor_fb_over_lora64_fb", TrainingRun.stats(it.ratio("mor.fb", "lora64.fb")));
+        ObjectNode before = o.putObject("before");
+        before.set("base_f_over_base_f", TrainingRun.stats(it.ratio("before.base.f", "base.f")));
+        before.set("base_fb_over_base_f", TrainingRun.stats(it.ratio("before.base.fb", "base.f")));
+        before.set("mor_f_over_base_f", TrainingRun.stats(it.ratio("before.mor.f", "base.f")));
+        before.set("mor_fb_over_base_f", TrainingRun.stats(it.ratio("before.mor.fb", "base.f")));
+        before.set("mor_fb_over_base_fb", TrainingRun.stats(it.ratio("before.mor.fb", "before.base.fb")));
+        before.set("base_fb_over_own_base_f", TrainingRun.stats(it.ratio("before.base.fb", "before.base.f")));
         if (sameDiffPath) {
             ms.set("base.fb.samediff", TrainingRun.stats(it.stats("base.fb.samediff")));
             ms.set("mor.fb.samediff", TrainingRun.stats(it.stats("mor.fb.samediff")));

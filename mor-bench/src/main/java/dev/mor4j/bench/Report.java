@@ -82,17 +82,20 @@ public final class Report {
             ArrayNode steps = report.putArray("training_step");
             System.out.println("\nTraining step, 2 layers at LLaMA-2-7B width, vocab 32000, T=512, batch 1, adapters on"
                     + " gate/up/down (each in its own JVM: " + String.join(" ", TrainingRun.JVM_OPTIONS) + ")");
-            System.out.printf("  %-14s %12s %12s %16s %10s %10s %10s%n", "adapter", "forward s", "step s",
-                    "step/forward", "tokens/s", "peak RSS", "peak heap");
+            System.out.printf("  %-14s %-18s %10s %9s %18s %18s %9s %9s %9s%n", "adapter", "path", "forward s",
+                    "step s", "step/forward", "grads/forward", "tokens/s", "peak RSS", "peak heap");
             List<Variant> variants = full ? List.of(Variant.LORA_R8, Variant.MOR_EXPANDED, Variant.MOELORA_2)
                     : List.of(Variant.MOR_EXPANDED);
             for (Variant v : variants) {
-                ObjectNode r = TrainingRun.inChild(v, 2, 512, 1, full ? 5 : 3);
-                steps.add(r);
-                System.out.printf(Locale.ROOT, "  %-14s %12.2f %12.2f %16s %10.1f %9.2fG %9.2fG%n", v,
-                        r.get("forward_ms").get("median").asDouble() / 1e3, r.get("step_ms").get("median").asDouble() / 1e3,
-                        range(r.get("step_over_forward")), r.get("tokens_per_second").asDouble(),
-                        r.get("peak_physical_bytes").asDouble() / 1e9, r.get("peak_heap_bytes").asDouble() / 1e9);
+                for (boolean defaults : v == Variant.MOR_EXPANDED ? new boolean[] {false, true} : new boolean[] {false}) {
+                    ObjectNode r = TrainingRun.inChild(v, 2, 512, 1, full ? 5 : 3, defaults);
+                    steps.add(r);
+                    System.out.printf(Locale.ROOT, "  %-14s %-18s %10.2f %9.2f %18s %18s %9.1f %8.2fG %8.2fG%n", v,
+                            r.get("path").asText(), r.get("forward_ms").get("median").asDouble() / 1e3,
+                            r.get("step_ms").get("median").asDouble() / 1e3, range(r.get("step_over_forward")),
+                            range(r.get("gradients_over_forward")), r.get("tokens_per_second").asDouble(),
+                            r.get("peak_physical_bytes").asDouble() / 1e9, r.get("peak_heap_bytes").asDouble() / 1e9);
+                }
             }
         }
         report.put("load_average_1min_end", MachineInfo.loadAverage());
@@ -119,6 +122,19 @@ public final class Report {
         };
         for (String[] row : rows) {
             System.out.printf("  %-30s %-22s target %s%n", row[1], range(r.get(row[0])), row[2]);
+        }
+        ObjectNode b = (ObjectNode) t.get("before");
+        System.out.println("  before (frozen W through mmul, MoR factors by broadcasting, calculateGradients, SameDiff's"
+                + " session), over the same base forward:");
+        String[][] beforeRows = {
+            {"base_f_over_base_f", "frozen fwd / base fwd"},
+            {"base_fb_over_base_f", "frozen fwd+bwd / base fwd"},
+            {"mor_f_over_base_f", "MoR fwd / base fwd"},
+            {"mor_fb_over_base_f", "MoR fwd+bwd / base fwd"},
+            {"mor_fb_over_base_fb", "MoR fwd+bwd / its base fwd+bwd"},
+        };
+        for (String[] row : beforeRows) {
+            System.out.printf("  %-30s %-22s%n", row[1], range(b.get(row[0])));
         }
         ObjectNode ms = (ObjectNode) t.get("ms");
         System.out.printf(Locale.ROOT, "  (ms: base fwd %.1f, base f+b %.1f, MoR fwd %.1f, MoR f+b %.1f, LoRA64 fwd %.1f,"

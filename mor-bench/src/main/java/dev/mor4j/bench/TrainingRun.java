@@ -17,8 +17,9 @@ import java.util.List;
  * the peak memory belongs to that one configuration: forward (loss only) and whole optimizer steps run
  * interleaved, their ratio taken per round. The child prints one line {@code RESULT <json>}.
  *
- * <p>Child arguments: {@code variant layers tokens warmup rounds [profile]}; with {@code profile} it then runs
- * one more forward and step with {@link OpProfile} attached and prints where the time went, to stderr.
+ * <p>Child arguments: {@code variant layers tokens warmup rounds [profile|samediff]}; with {@code profile} it
+ * then runs one more forward and step with {@link OpProfile} attached and prints where the time went, to
+ * stderr; with {@code samediff} the graph runs as SameDiff runs it by itself (see {@link TrainingStep}).
  */
 public final class TrainingRun {
 
@@ -36,25 +37,28 @@ public final class TrainingRun {
         int warmup = Integer.parseInt(args[3]);
         int rounds = Integer.parseInt(args[4]);
         boolean profile = args.length > 5 && args[5].equals("profile");
-        ObjectNode result = measure(variant, layers, tokens, warmup, rounds, profile);
+        boolean sameDiffDefaults = args.length > 5 && args[5].equals("samediff");
+        ObjectNode result = measure(variant, layers, tokens, warmup, rounds, profile, sameDiffDefaults);
         System.out.println("RESULT " + result);
         System.exit(0);
     }
 
     /** Runs the measurement in this process. */
-    public static ObjectNode measure(Variant variant, int layers, int tokens, int warmup, int rounds, boolean profile) {
+    public static ObjectNode measure(Variant variant, int layers, int tokens, int warmup, int rounds, boolean profile,
+            boolean sameDiffDefaults) {
         LlamaConfig config = RandomLlama.llama2_7bWidth(layers);
         long t0 = System.nanoTime();
         LlamaWeights weights = RandomLlama.weights(config, 42);
         double buildSeconds = (System.nanoTime() - t0) / 1e9;
         System.gc();
         TrainingStep step = new TrainingStep(weights, variant.config(List.of("gate_proj", "up_proj", "down_proj")),
-                tokens, 42);
+                tokens, 42, sameDiffDefaults);
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         try (MemoryPeak peak = new MemoryPeak()) {
             Interleaved timing = new Interleaved().add("forward", step::forward).add("gradients", step::gradients)
                     .add("step", step::step).run(warmup, rounds);
             o.put("variant", variant.name());
+            o.put("path", sameDiffDefaults ? "samediff-defaults" : "library");
             o.put("layers", layers);
             o.put("tokens", tokens);
             o.put("trainable_parameters", step.trainableParameters());
@@ -63,6 +67,7 @@ public final class TrainingRun {
             o.set("gradients_ms", stats(timing.stats("gradients")));
             o.set("step_ms", stats(timing.stats("step")));
             o.set("step_over_forward", stats(timing.ratio("step", "forward")));
+            o.set("gradients_over_forward", stats(timing.ratio("gradients", "forward")));
             o.put("tokens_per_second", tokens / (timing.stats("step").median() / 1e3));
             o.put("peak_physical_bytes", peak.physicalBytes());
             o.put("peak_javacpp_bytes", peak.javacppBytes());
@@ -93,6 +98,12 @@ public final class TrainingRun {
 
     /** Runs {@link #main} in a child JVM with {@link #JVM_OPTIONS} and returns its result. */
     public static ObjectNode inChild(Variant variant, int layers, int tokens, int warmup, int rounds) {
+        return inChild(variant, layers, tokens, warmup, rounds, false);
+    }
+
+    /** As {@link #inChild(Variant, int, int, int, int)}; {@code sameDiffDefaults} as in {@link TrainingStep}. */
+    public static ObjectNode inChild(Variant variant, int layers, int tokens, int warmup, int rounds,
+            boolean sameDiffDefaults) {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         cmd.addAll(JVM_OPTIONS);
@@ -104,6 +115,9 @@ public final class TrainingRun {
         cmd.add(String.valueOf(tokens));
         cmd.add(String.valueOf(warmup));
         cmd.add(String.valueOf(rounds));
+        if (sameDiffDefaults) {
+            cmd.add("samediff");
+        }
         try {
             Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String result = null;

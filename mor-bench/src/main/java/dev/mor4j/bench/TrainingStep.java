@@ -1,8 +1,10 @@
 package dev.mor4j.bench;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.train.GradientSource;
 import dev.mor4j.core.train.LrSchedulerType;
 import dev.mor4j.core.train.SameDiffGradients;
+import dev.mor4j.core.train.StepResult;
 import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.core.train.Trainer;
 import dev.mor4j.llama.adapter.LlamaAdapters;
@@ -14,6 +16,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -22,13 +25,17 @@ import org.nd4j.linalg.factory.Nd4j;
  * one sequence, and a {@link Trainer} (AdamW, gradient clipping at 1.0, constant learning rate) over the
  * adapter weights. {@link #forward()} computes the loss alone; {@link #step()} runs one optimizer step:
  * forward, backward to every adapter weight, clipping and the AdamW update.
+ *
+ * <p>With {@code sameDiffDefaults} the same graph runs as SameDiff M2.1 runs it by itself, for comparison:
+ * its own per-thread sessions (no {@code SessionMemory}) and gradients from {@code calculateGradients},
+ * which switches the gradient function's array cache off.
  */
 public final class TrainingStep {
 
     private final LlamaGraph graph;
     private final Map<String, INDArray> feeds;
     private final Trainer trainer;
-    private final SameDiffGradients source;
+    private final GradientSource source;
     private final int tokens;
     private final long trainableParameters;
 
@@ -37,6 +44,14 @@ public final class TrainingStep {
      * @param seqLen  T, tokens of the single sequence
      */
     public TrainingStep(LlamaWeights weights, AdapterConfig adapter, int seqLen, long seed) {
+        this(weights, adapter, seqLen, seed, false);
+    }
+
+    /**
+     * @param sameDiffDefaults run forward and backward through SameDiff's own sessions and
+     *                         {@code calculateGradients} instead of the library's path
+     */
+    public TrainingStep(LlamaWeights weights, AdapterConfig adapter, int seqLen, long seed, boolean sameDiffDefaults) {
         LlamaAdapters adapters = LlamaAdapters.create(weights, adapter, seed);
         // B starts at zero; give it small values so the adapters change the output from the first step on
         adapters.weights().replaceAll((k, v) -> v.sumNumber().doubleValue() == 0
@@ -52,11 +67,20 @@ public final class TrainingStep {
         this.feeds = LlamaFeeds.of(weights.config(), batch, true, LlamaFeeds.Reduction.MEAN);
         this.tokens = seqLen;
         List<String> trainables = new ArrayList<>(adapters.weights().keySet());
-        this.source = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
+        SameDiffGradients library = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
                 (step, micro) -> new SameDiffGradients.Batch(feeds, seqLen));
+        if (sameDiffDefaults) {
+            graph.sd().getSessions().clear(); // SameDiff creates its default session on the next call
+            this.source = (step, micro) -> {
+                OutAndGrad r = graph.sd().calculateGradientsAndOutputs(feeds, List.of(LlamaGraph.TOTAL_LOSS), trainables);
+                return new StepResult(r.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0), seqLen, r.getGradients());
+            };
+        } else {
+            this.source = library;
+        }
         TrainConfig config = TrainConfig.builder().learningRate(1e-4).lrScheduler(LrSchedulerType.CONSTANT)
                 .warmupRatio(0).maxSteps(Long.MAX_VALUE / 2).saveSteps(0).build();
-        this.trainer = new Trainer(config, source.trainableArrays(), source);
+        this.trainer = new Trainer(config, library.trainableArrays(), source);
     }
 
     public LlamaGraph graph() {

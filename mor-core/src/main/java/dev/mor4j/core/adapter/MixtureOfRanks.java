@@ -36,8 +36,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <ul>
  *   <li>{@link MorForm#EXPANDED} (default): MoR is one LoRA of rank {@code N·r},
  *       {@code Δ = C Mᵀ} with {@code C[t,(i,k)] = g[t,i]·s·Ω_A[i,k]·h[t,k]} {@code [tokens, N·r]} and
- *       {@code M[d,(i,k)] = Ω_B[i,d]·B[d,k]} {@code [d_out, N·r]}, M built from the weights once per forward
- *       pass. Nothing of size {@code tokens × N × d_out} is formed.</li>
+ *       {@code M[d,(i,k)] = Ω_B[i,d]·B[d,k]} {@code [d_out, N·r]}, M built (as {@code Mᵀ [N·r, d_out]}, so that
+ *       the large products are untransposed) from the weights once per forward pass. Nothing of size {@code tokens × N × d_out} is formed.</li>
  *   <li>{@link MorForm#STACKED} (the paper's eq. 15): all experts' outputs as one {@code [tokens, N, d_out]}
  *       tensor, weighted by g and summed over the experts. Memory-hungry; for comparison.</li>
  *   <li>{@link MorForm#LOOP}: N separate expert terms added up; the reference.</li>
@@ -147,10 +147,10 @@ public final class MixtureOfRanks extends BaseAdapterLayer {
         SDVariable gates = sd.mmul(g, repeat); // [tokens, N·r]: g[t,i] at (i,k)
         SDVariable scaledH = sd.mmul(h, tileOmega); // [tokens, N·r]: s·Ω_A[i,k]·h[t,k] at (i,k)
         SDVariable c = gates.mul(scaledH); // [tokens, N·r]
-        SDVariable omegaBCols = sd.mmul(omegaB, repeat, true, false, false); // [d_out, N·r]: Ω_B[i,d] at (d,(i,k))
-        SDVariable bCols = sd.mmul(b, tile); // [d_out, N·r]: B[d,k] at (d,(i,k))
-        SDVariable m = omegaBCols.mul(bCols); // [d_out, N·r]
-        return sd.mmul(c, m, false, true, false); // [tokens, d_out]
+        SDVariable omegaBRows = sd.mmul(repeat, omegaB, true, false, false); // [N·r, d_out]: Ω_B[i,d] at ((i,k),d)
+        SDVariable bRows = sd.mmul(tile, b, true, true, false); // [N·r, d_out]: B[d,k] at ((i,k),d)
+        SDVariable mT = omegaBRows.mul(bRows); // [N·r, d_out]
+        return sd.mmul(c, mT); // [tokens, d_out]
     }
 
     /** Paper eq. 15: every expert's output at once, {@code [tokens, N, d_out]}, then the weighted sum. */
