@@ -100,12 +100,4 @@ public final class ProjectionGraph {
     public Map<String, INDArray> forwardBackward() {
         return GradientFunction.run(sd, feeds, List.of(), gradientNames).getGradients();
     }
-
-    /**
-     * As {@link #forwardBackward()}, through SameDiff's own {@code calculateGradients} (array cache off: every
-     * intermediate array of the backward pass newly allocated).
-     */
-    public Map<String, INDArray> forwardBackwardSameDiff() {
-        return sd.calculateGradients(feeds, gradientNames);
-    }
 }

@@ -9,17 +9,17 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * and forward+backward; and, as the "before", the frozen layer and MoR written straightforwardly
  * ({@link StraightforwardGraph}). Ratios are per round, then summarised; every ratio's denominator is the
  * library's base forward of the same round, so before and after share one yardstick.
+ *
+ * <p>The library's graphs with gradients through {@code calculateGradients} (cache off) are deliberately not
+ * among the tasks: their stream of fresh allocations slowed whichever task ran next (MoR's forward+backward
+ * went from about 2.5× to 3.25× the base forward when they were interleaved).
  */
 public final class ProjectionRatios {
 
     private ProjectionRatios() {
     }
 
-    /**
-     * @param sameDiffPath also time forward+backward through SameDiff's own {@code calculateGradients} (the
-     *                     array cache off), for comparison
-     */
-    public static ObjectNode measure(int dIn, int dOut, int tokens, int warmup, int rounds, boolean sameDiffPath) {
+    public static ObjectNode measure(int dIn, int dOut, int tokens, int warmup, int rounds) {
         ProjectionGraph base = new ProjectionGraph(Variant.BASE, dIn, dOut, tokens, 42);
         ProjectionGraph mor = new ProjectionGraph(Variant.MOR_EXPANDED, dIn, dOut, tokens, 42);
         ProjectionGraph lora = new ProjectionGraph(Variant.LORA_R64, dIn, dOut, tokens, 42);
@@ -31,9 +31,6 @@ public final class ProjectionRatios {
         StraightforwardGraph plainMor = new StraightforwardGraph(true, dIn, dOut, tokens, 42);
         it.add("before.base.f", plainBase::forward).add("before.base.fb", plainBase::forwardBackward)
                 .add("before.mor.f", plainMor::forward).add("before.mor.fb", plainMor::forwardBackward);
-        if (sameDiffPath) {
-            it.add("base.fb.samediff", base::forwardBackwardSameDiff).add("mor.fb.samediff", mor::forwardBackwardSameDiff);
-        }
         it.run(warmup, rounds);
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         o.put("d_in", dIn);
@@ -58,18 +55,12 @@ public final class ProjectionRatios {
         before.set("mor_fb_over_base_f", TrainingRun.stats(it.ratio("before.mor.fb", "base.f")));
         before.set("mor_fb_over_base_fb", TrainingRun.stats(it.ratio("before.mor.fb", "before.base.fb")));
         before.set("base_fb_over_own_base_f", TrainingRun.stats(it.ratio("before.base.fb", "before.base.f")));
-        if (sameDiffPath) {
-            ms.set("base.fb.samediff", TrainingRun.stats(it.stats("base.fb.samediff")));
-            ms.set("mor.fb.samediff", TrainingRun.stats(it.stats("mor.fb.samediff")));
-            r.set("base_fb_samediff_over_base_f", TrainingRun.stats(it.ratio("base.fb.samediff", "base.f")));
-            r.set("mor_fb_samediff_over_base_f", TrainingRun.stats(it.ratio("mor.fb.samediff", "base.f")));
-        }
         return o;
     }
 
     public static void main(String[] args) {
         ObjectNode o = measure(Integer.parseInt(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]),
-                Integer.parseInt(args[3]), Integer.parseInt(args[4]), args.length > 5);
+                Integer.parseInt(args[3]), Integer.parseInt(args[4]));
         System.out.println(o.toPrettyString());
     }
 }
