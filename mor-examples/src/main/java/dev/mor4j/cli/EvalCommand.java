@@ -24,6 +24,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mor eval}: zero-shot multiple-choice accuracy and perplexity of a model (and an adapter). */
@@ -34,14 +35,8 @@ import picocli.CommandLine.Option;
             "Texts: JSONL rows {\"text\": ...}; perplexity is exp of the mean NLL over every token after BOS."})
 final class EvalCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, *.safetensors).")
-    Path model;
-
-    @Option(names = "--adapter", description = "Adapter directory (adapter_config.json, adapter_model.safetensors).")
-    Path adapter;
-
-    @Option(names = "--tokenizer", description = "Directory holding tokenizer.json, or the file (default: the model directory).")
-    Path tokenizer;
+    @Mixin
+    ModelInputs inputs;
 
     @Option(names = "--tasks", description = "Multiple-choice JSONL file.")
     Path tasks;
@@ -68,17 +63,17 @@ final class EvalCommand implements Callable<Integer> {
         }
         List<MultipleChoiceItem> items = tasks == null ? null : EvalFiles.readTasks(tasks);
         List<String> textRows = texts == null ? null : EvalFiles.readTexts(texts);
-        LlamaModel m = LlamaModel.load(model);
-        Tokenizer tok = ModelInputs.tokenizer(tokenizer, model);
-        LlamaAdapters adapters = ModelInputs.adapters(m, adapter);
+        LlamaModel m = inputs.loadModel();
+        Tokenizer tok = inputs.loadTokenizer();
+        LlamaAdapters adapters = inputs.loadAdapters(m);
         LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), false) : adapters.graph(m.weights(), false, false);
         TokenScorer scorer = new TokenScorer(graph, batchSize);
         PrintStream stdout = System.out;
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode result = json.createObjectNode();
-        result.put("model", model.toString());
-        if (adapter != null) {
-            result.put("adapter", adapter.toString());
+        result.put("model", inputs.model.toString());
+        if (inputs.adapter != null) {
+            result.put("adapter", inputs.adapter.toString());
         }
         if (items != null) {
             MultipleChoiceEval.Report report = new MultipleChoiceEval(new ContinuationEncoder(tok, !noBos), scorer).run(items);

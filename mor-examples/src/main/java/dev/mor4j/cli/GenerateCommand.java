@@ -8,6 +8,7 @@ import dev.mor4j.llama.tokenizer.Tokenizer;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code mor generate}: answers a prompt with a model (and an adapter), using the key/value cache. */
@@ -17,14 +18,8 @@ import picocli.CommandLine.Option;
             "and tokenized with BOS. Greedy at temperature 0 (the default); otherwise sampled from the top-p nucleus."})
 final class GenerateCommand implements Callable<Integer> {
 
-    @Option(names = "--model", required = true, description = "Hugging Face model directory (config.json, *.safetensors).")
-    Path model;
-
-    @Option(names = "--adapter", description = "Adapter directory (adapter_config.json, adapter_model.safetensors).")
-    Path adapter;
-
-    @Option(names = "--tokenizer", description = "Directory holding tokenizer.json, or the file (default: the model directory).")
-    Path tokenizer;
+    @Mixin
+    ModelInputs inputs;
 
     @Option(names = "--prompt", required = true, description = "The prompt.")
     String prompt;
@@ -47,9 +42,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         GenerationConfig config = new GenerationConfig(maxNewTokens, temperature, topP, seed);
-        LlamaModel m = LlamaModel.load(model);
-        Tokenizer tok = ModelInputs.tokenizer(tokenizer, model);
-        Generator generator = Generator.withKvCache(m.weights(), ModelInputs.adapters(m, adapter), tok);
+        LlamaModel m = inputs.loadModel();
+        Tokenizer tok = inputs.loadTokenizer();
+        Generator generator = Generator.withKvCache(m.weights(), inputs.loadAdapters(m), tok);
         GenerationResult r = noChat ? generator.complete(prompt, config) : generator.chat(prompt, config);
         System.out.println(r.text());
         System.out.flush();
