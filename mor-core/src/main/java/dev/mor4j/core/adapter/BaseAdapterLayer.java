@@ -3,7 +3,9 @@ package dev.mor4j.core.adapter;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.nn.FrozenLinear;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Random;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -61,6 +63,22 @@ abstract class BaseAdapterLayer implements AdapterLayer {
     /** The full PEFT key of one of this layer's weights. */
     protected String key(String suffix) {
         return prefix + "." + suffix;
+    }
+
+    /** The shapes of the LoRA pair (LoRA, DoRA and MoR share it): {@code lora_A [r, d_in]}, {@code lora_B [d_out, r]}. */
+    protected LinkedHashMap<String, long[]> loraPairShapes() {
+        LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
+        shapes.put(key(LoraLayer.LORA_A), new long[] {r, dIn});
+        shapes.put(key(LoraLayer.LORA_B), new long[] {dOut, r});
+        return shapes;
+    }
+
+    /** PEFT's initial LoRA pair: {@code lora_A} kaiming-uniform (a = √5), {@code lora_B} zero. */
+    protected LinkedHashMap<String, INDArray> loraPairInit(Random rng) {
+        LinkedHashMap<String, INDArray> w = new LinkedHashMap<>();
+        w.put(key(LoraLayer.LORA_A), WeightInit.kaimingUniform(rng, dataType(), r, dIn)); // [r, d_in]
+        w.put(key(LoraLayer.LORA_B), WeightInit.zeros(dataType(), dOut, r)); // [d_out, r]
+        return w;
     }
 
     /** Weights are created, and the graph computes, in the base layer's type. */

@@ -37,20 +37,16 @@ public final class DoraLayer extends BaseAdapterLayer {
 
     @Override
     public LinkedHashMap<String, long[]> weightShapes() {
-        LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put(key(LoraLayer.LORA_A), new long[] {r, dIn});
-        shapes.put(key(LoraLayer.LORA_B), new long[] {dOut, r});
+        LinkedHashMap<String, long[]> shapes = loraPairShapes();
         shapes.put(key(MAGNITUDE), new long[] {dOut});
         return shapes;
     }
 
     @Override
     public Map<String, INDArray> initialWeights(Random rng) {
-        Map<String, INDArray> w = new LinkedHashMap<>();
-        INDArray a = WeightInit.kaimingUniform(rng, dataType(), r, dIn); // [r, d_in]
-        INDArray b = WeightInit.zeros(dataType(), dOut, r); // [d_out, r]
-        w.put(key(LoraLayer.LORA_A), a);
-        w.put(key(LoraLayer.LORA_B), b);
+        Map<String, INDArray> w = loraPairInit(rng);
+        INDArray a = w.get(key(LoraLayer.LORA_A)); // [r, d_in]
+        INDArray b = w.get(key(LoraLayer.LORA_B)); // [d_out, r]
         w.put(key(MAGNITUDE), rowNorms(adaptedWeight(a, b))); // [d_out]
         return w;
     }

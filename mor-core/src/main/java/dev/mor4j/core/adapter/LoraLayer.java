@@ -27,18 +27,12 @@ public final class LoraLayer extends BaseAdapterLayer {
 
     @Override
     public LinkedHashMap<String, long[]> weightShapes() {
-        LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put(key(LORA_A), new long[] {r, dIn});
-        shapes.put(key(LORA_B), new long[] {dOut, r});
-        return shapes;
+        return loraPairShapes();
     }
 
     @Override
     public Map<String, INDArray> initialWeights(Random rng) {
-        Map<String, INDArray> w = new LinkedHashMap<>();
-        w.put(key(LORA_A), WeightInit.kaimingUniform(rng, dataType(), r, dIn));
-        w.put(key(LORA_B), WeightInit.zeros(dataType(), dOut, r));
-        return w;
+        return loraPairInit(rng);
     }
 
     @Override

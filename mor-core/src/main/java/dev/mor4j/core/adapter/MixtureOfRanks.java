@@ -84,9 +84,7 @@ public final class MixtureOfRanks extends BaseAdapterLayer {
 
     @Override
     public LinkedHashMap<String, long[]> weightShapes() {
-        LinkedHashMap<String, long[]> shapes = new LinkedHashMap<>();
-        shapes.put(key(LORA_A), new long[] {r, dIn});
-        shapes.put(key(LORA_B), new long[] {dOut, r});
+        LinkedHashMap<String, long[]> shapes = loraPairShapes();
         shapes.put(key(OMEGA_A), new long[] {experts, r});
         shapes.put(key(OMEGA_B), new long[] {experts, dOut});
         router.addWeightShapes(shapes);
@@ -95,9 +93,7 @@ public final class MixtureOfRanks extends BaseAdapterLayer {
 
     @Override
     public Map<String, INDArray> initialWeights(Random rng) {
-        Map<String, INDArray> w = new LinkedHashMap<>();
-        w.put(key(LORA_A), WeightInit.kaimingUniform(rng, dataType(), r, dIn));
-        w.put(key(LORA_B), WeightInit.zeros(dataType(), dOut, r));
+        Map<String, INDArray> w = loraPairInit(rng);
         w.put(key(OMEGA_A), omega(rng, experts, r));
         w.put(key(OMEGA_B), omega(rng, experts, dOut));
         router.addInitialWeights(w, rng, dataType());
