@@ -1,17 +1,12 @@
 package dev.mor4j.bench;
 
-import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.MixtureOfRanks;
-import dev.mor4j.core.nn.FrozenLinear;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The "before" of the projection benchmarks: the frozen projection, alone or with MoR N 8 r 8, written the
@@ -33,31 +28,20 @@ public final class StraightforwardGraph {
 
     /** @param mor false for the frozen projection alone, true for it with MoR (softmax router, N 8, r 8) */
     public StraightforwardGraph(boolean mor, int dIn, int dOut, int tokens, long seed) {
-        Nd4j.getRandom().setSeed(seed);
-        INDArray w = Nd4j.randn(DataType.FLOAT, dOut, dIn).muli(1 / Math.sqrt(dIn)); // [d_out, d_in]
-        FrozenLinear base = new FrozenLinear("model.layers.0.mlp.proj", w);
-        String prefix = "base_model.model.model.layers.0.mlp.proj";
-        AdapterLayer layer = mor ? Variant.MOR_EXPANDED.layer(prefix, base) : null;
-        Map<String, INDArray> weights = layer == null ? Map.of() : ProjectionGraph.randomWeights(layer, new Random(seed));
-
+        RandomProjection p = new RandomProjection(mor ? Variant.MOR_EXPANDED : Variant.BASE, dIn, dOut, tokens, seed);
         this.sd = SameDiff.create();
-        SDVariable x = sd.placeHolder(ProjectionGraph.INPUT, DataType.FLOAT, -1, dIn); // [T, d_in]
-        SDVariable wT = sd.constant("w_t", base.weightTransposed()); // [d_in, d_out]
+        SDVariable x = sd.placeHolder(RandomProjection.INPUT, DataType.FLOAT, -1, dIn); // [T, d_in]
+        SDVariable wT = sd.constant("w_t", p.base.weightTransposed()); // [d_in, d_out]
         SDVariable y = sd.mmul(x, wT); // [T, d_out]
-        if (layer != null) {
-            y = y.add(morDelta(x, weights, prefix + ".", (MixtureOfRanks) layer, dIn, dOut)); // [T, d_out]
+        if (p.layer != null) {
+            y = y.add(morDelta(x, p.weights, RandomProjection.PREFIX + ".", (MixtureOfRanks) p.layer, dOut)); // [T, d_out]
         }
-        y = sd.identity(ProjectionGraph.OUTPUT, y);
-        sd.identity(ProjectionGraph.LOSS, y.sum());
-        sd.setLossVariables(ProjectionGraph.LOSS);
-        this.gradientNames = new ArrayList<>(weights.keySet());
-        gradientNames.add(ProjectionGraph.INPUT);
-        sd.createGradFunction(ProjectionGraph.INPUT);
-        this.feeds = Map.of(ProjectionGraph.INPUT, Nd4j.randn(DataType.FLOAT, tokens, dIn)); // [T, d_in]
+        this.gradientNames = p.finish(sd, y);
+        this.feeds = p.feeds;
     }
 
     /** {@code Δ = C Mᵀ} with C and M built by broadcasting, as the equations read. */
-    private SDVariable morDelta(SDVariable x, Map<String, INDArray> weights, String p, MixtureOfRanks layer, int dIn,
+    private SDVariable morDelta(SDVariable x, Map<String, INDArray> weights, String p, MixtureOfRanks layer,
             int dOut) {
         int n = layer.config().experts();
         int r = layer.config().r();
@@ -78,7 +62,7 @@ public final class StraightforwardGraph {
 
     /** @return {@code y [T, d_out]} */
     public INDArray forward() {
-        return sd.output(feeds, ProjectionGraph.OUTPUT).get(ProjectionGraph.OUTPUT);
+        return sd.output(feeds, RandomProjection.OUTPUT).get(RandomProjection.OUTPUT);
     }
 
     /** The gradients of {@code sum(y)} for the adapter weights and {@code x}, through {@code calculateGradients}. */
