@@ -1,6 +1,7 @@
 package dev.mor4j.bench;
 
 import dev.mor4j.core.adapter.AdapterContext;
+import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.GradientFunction;
 import java.util.List;
 import java.util.Map;
@@ -57,7 +58,7 @@ public final class ProjectionGraph {
 
     /** @return {@code y [T, d_out]} */
     public INDArray forward() {
-        return sd.output(feeds, OUTPUT).get(OUTPUT);
+        return SessionMemory.output(sd, feeds, OUTPUT).get(OUTPUT);
     }
 
     /**

@@ -1,6 +1,7 @@
 package dev.mor4j.bench;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.GradientSource;
 import dev.mor4j.core.train.LrSchedulerType;
 import dev.mor4j.core.train.SameDiffGradients;
@@ -38,6 +39,7 @@ public final class TrainingStep {
     private final GradientSource source;
     private final int tokens;
     private final long trainableParameters;
+    private final boolean sameDiffDefaults;
 
     /**
      * @param adapter the adapters' config; they go on the projections its target modules name
@@ -58,6 +60,7 @@ public final class TrainingStep {
                 ? Nd4j.randn(v.dataType(), v.shape()).muli(1e-3) : v);
         this.graph = adapters.graph(weights, true, true);
         this.trainableParameters = adapters.trainableParameters();
+        this.sameDiffDefaults = sameDiffDefaults;
         Random rng = new Random(seed);
         long[][] ids = new long[1][seqLen];
         for (int t = 0; t < seqLen; t++) {
@@ -103,7 +106,9 @@ public final class TrainingStep {
 
     /** @return the loss of the batch, computed without gradients */
     public double forward() {
-        return graph.sd().output(feeds, LlamaGraph.LOSS).get(LlamaGraph.LOSS).getDouble(0);
+        Map<String, INDArray> out = sameDiffDefaults ? graph.sd().output(feeds, LlamaGraph.LOSS)
+                : SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS);
+        return out.get(LlamaGraph.LOSS).getDouble(0);
     }
 
     /** Forward and backward alone (the loss and every adapter gradient), without the optimizer. */

@@ -25,8 +25,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * as nothing needs them and reused by later ops and later steps; the arrays handed back to the caller are
  * not reused (SameDiff keeps requested outputs out of the cache), so they stay valid after the next call.
  *
- * <p>The gradient function runs in the session of {@link SessionMemory} (cached arrays keep a consistent
- * order flag, so elementwise ops stay on their contiguous fast paths).
+ * <p>The gradient function runs through {@link SessionMemory}: its array cache keeps consistent order flags
+ * (elementwise ops stay on their contiguous fast paths) and gets back every intermediate array, so that a
+ * training step after the first allocates almost nothing new.
  *
  * <p>The gradients are the same (bit for bit) as {@code calculateGradientsAndOutputs}'s.
  */
@@ -72,9 +73,8 @@ public final class GradientFunction {
         }
         SameDiff gradFn = sd.getFunction(GRAD_FN);
         gradFn.setEnableCache(true);
-        SessionMemory.install(gradFn);
         gradFn.setListeners(sd.getListeners());
-        Map<String, INDArray> all = gradFn.output(placeholders, null, names.toArray(new String[0]));
+        Map<String, INDArray> all = SessionMemory.output(gradFn, placeholders, names.toArray(new String[0]));
         Map<String, INDArray> outs = new HashMap<>();
         for (String o : outputs) {
             outs.put(o, all.get(o));

@@ -1,5 +1,6 @@
 package dev.mor4j.llama.generate;
 
+import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.llama.adapter.LlamaAdapters;
@@ -137,7 +138,7 @@ public final class KvCacheForward {
             outputs.add(LlamaGraph.presentKey(l));
             outputs.add(LlamaGraph.presentValue(l));
         }
-        Map<String, INDArray> out = graph.sd().output(feeds, outputs.toArray(new String[0]));
+        Map<String, INDArray> out = SessionMemory.output(graph.sd(), feeds, outputs.toArray(new String[0]));
         INDArray[] keys = new INDArray[layers]; // L × [B, n_kv, P+T, hd]
         INDArray[] values = new INDArray[layers]; // L × [B, n_kv, P+T, hd]
         for (int l = 0; l < layers; l++) {

@@ -1,5 +1,6 @@
 package dev.mor4j.llama.model;
 
+import dev.mor4j.core.nn.SessionMemory;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -37,7 +38,7 @@ public final class LlamaForward {
                 outputs.add("hidden." + i);
             }
         }
-        Map<String, INDArray> out = graph.sd().output(feeds, outputs.toArray(new String[0]));
+        Map<String, INDArray> out = SessionMemory.output(graph.sd(), feeds, outputs.toArray(new String[0]));
         long b = batch.batchSize();
         long t = batch.seqLen();
         INDArray logits = out.get(LlamaGraph.LOGITS).reshape(b, t, -1); // [B, T, V]
