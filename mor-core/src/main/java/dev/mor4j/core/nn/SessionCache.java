@@ -47,8 +47,11 @@ final class SessionCache extends ArrayCacheMemoryMgr {
     /** ND4J's counter of array ids ({@code BaseNDArray.arrayCounter}). */
     private static final AtomicLong ARRAY_IDS = arrayIds();
 
-    /** Arrays handed out since {@link #begin()} and not released since. */
+    /** Arrays handed out since {@link #begin()} and not released since, while {@link #tracking}. */
     private final Set<INDArray> issued = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    /** Between {@link #begin()} and {@link #reclaim} or {@link #end()}: outside, nothing is recorded. */
+    private boolean tracking;
 
     /** Allocations since {@link #begin()} that no cached array could serve. */
     private int fresh;
@@ -76,7 +79,7 @@ final class SessionCache extends ArrayCacheMemoryMgr {
         if (array.getId() == ARRAY_IDS.get()) {
             ARRAY_IDS.getAndIncrement(); // a reused array's new id: the next new array would get it too
         }
-        if (!array.isEmpty()) {
+        if (tracking && !array.isEmpty()) {
             issued.add(array);
         }
         return array;
@@ -94,10 +97,22 @@ final class SessionCache extends ArrayCacheMemoryMgr {
         super.release(array);
     }
 
-    /** Starts a call: forgets which arrays earlier calls handed out. */
+    /** Starts a call: from now on the arrays handed out are recorded for {@link #reclaim}. */
     void begin() {
         issued.clear();
+        tracking = true;
         fresh = 0;
+    }
+
+    /** Ends a call without reclaiming anything (the call failed): forgets the recorded arrays. */
+    void end() {
+        issued.clear();
+        tracking = false;
+    }
+
+    /** Arrays recorded for {@link #reclaim} (none outside a call of {@link SessionMemory#output}). */
+    int recordedArrays() {
+        return issued.size();
     }
 
     /** Allocations since {@link #begin()} served by new memory rather than by a cached array. */
@@ -134,7 +149,7 @@ final class SessionCache extends ArrayCacheMemoryMgr {
             bytes += a.length() * a.dataType().width();
             release(a);
         }
-        issued.clear();
+        end();
         return bytes;
     }
 }

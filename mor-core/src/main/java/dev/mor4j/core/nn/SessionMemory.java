@@ -55,7 +55,13 @@ public final class SessionMemory {
         install(sd);
         SessionCache cache = (SessionCache) sd.getSessions().get(Thread.currentThread().getId()).getMmgr();
         cache.begin();
-        Map<String, INDArray> out = sd.output(placeholders, listeners, outputs);
+        Map<String, INDArray> out;
+        try {
+            out = sd.output(placeholders, listeners, outputs);
+        } catch (RuntimeException e) {
+            cache.end();
+            throw e;
+        }
         cache.reclaim(out.values());
         return out;
     }

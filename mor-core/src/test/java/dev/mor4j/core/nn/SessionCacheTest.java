@@ -83,6 +83,17 @@ class SessionCacheTest {
     }
 
     @Test
+    void callsOutsideSessionMemoryOutputRecordNothing() {
+        SameDiff sd = gradientFunctionKeepingArrays();
+        SessionMemory.output(sd, feeds(0), "w1-grad");
+        for (int call = 0; call < 3; call++) {
+            sd.output(feeds(call), "w1-grad", "w2-grad"); // the installed session, called directly
+        }
+        // recorded arrays would be held until the next SessionMemory.output: results the caller dropped included
+        assertEquals(0, cache(sd).recordedArrays());
+    }
+
+    @Test
     void resultsAndArraysSharingTheirBuffersAreNotReused() {
         SameDiff sd = SameDiff.create();
         SDVariable x = sd.placeHolder("x", DataType.FLOAT, 2, 3);
