@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
+import org.nd4j.linalg.api.buffer.DataBuffer;
 import org.nd4j.linalg.api.ndarray.BaseNDArray;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
@@ -132,7 +133,15 @@ final class SessionCache extends ArrayCacheMemoryMgr {
         Set<Long> taken = new HashSet<>(); // buffer addresses that must not be handed out (again)
         for (INDArray k : keep) {
             if (k != null && !k.isEmpty() && !k.wasClosed()) {
-                taken.add(k.data().address());
+                for (DataBuffer b = k.data(); b != null; b = b.originalDataBuffer()) {
+                    taken.add(b.address()); // the result's buffer, and the one it is a view of, if any
+                    if (b.underlyingDataBuffer() != null) {
+                        taken.add(b.underlyingDataBuffer().address());
+                    }
+                    if (b.originalDataBuffer() == b) {
+                        break;
+                    }
+                }
             }
         }
         for (List<INDArray> cached : getArrays().values()) {
