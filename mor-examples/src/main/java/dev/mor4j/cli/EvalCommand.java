@@ -3,6 +3,7 @@ package dev.mor4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.eval.ContinuationEncoder;
@@ -17,9 +18,7 @@ import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -96,7 +95,7 @@ final class EvalCommand implements Callable<Integer> {
         }
         stdout.flush();
         if (out != null) {
-            writeAtomically(out, json.writeValueAsString(result) + "\n");
+            AtomicFiles.writeString(out, json.writeValueAsString(result) + "\n");
             System.err.println("wrote " + out);
         }
         return 0;
@@ -124,17 +123,5 @@ final class EvalCommand implements Callable<Integer> {
         n.put("n", t.n());
         n.put("acc", t.acc());
         n.put("acc_norm", t.accNorm());
-    }
-
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, ".eval-", ".tmp");
-        try {
-            Files.writeString(tmp, text);
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
     }
 }

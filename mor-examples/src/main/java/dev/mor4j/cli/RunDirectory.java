@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.train.CheckpointStore;
@@ -12,7 +13,6 @@ import dev.mor4j.llama.train.RouterStats;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.Comparator;
@@ -153,14 +153,7 @@ final class RunDirectory {
     static void writeConfig(Path out, ObjectNode config) {
         Path file = out.resolve(CONFIG);
         try {
-            Files.createDirectories(out);
-            Path tmp = out.resolve("." + CONFIG + ".tmp");
-            try {
-                JSON.writeValue(tmp.toFile(), config);
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.writeJson(file, JSON, config);
         } catch (IOException e) {
             throw new MorException(file + ": cannot write: " + e.getMessage(), e);
         }

@@ -1,6 +1,7 @@
 package dev.mor4j.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.train.RouterStats;
 import java.awt.Color;
@@ -9,9 +10,7 @@ import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -203,15 +202,11 @@ final class TrainingPlots {
 
     private static void write(BufferedImage image, Path png) {
         try {
-            Path tmp = png.resolveSibling("." + png.getFileName() + ".tmp");
-            try {
+            AtomicFiles.write(png, tmp -> {
                 if (!ImageIO.write(image, "png", tmp.toFile())) {
                     throw new MorException(png + ": no PNG writer available");
                 }
-                Files.move(tmp, png, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            });
         } catch (IOException e) {
             throw new MorException(png + ": cannot write: " + e.getMessage(), e);
         }

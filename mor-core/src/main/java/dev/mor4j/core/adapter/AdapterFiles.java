@@ -3,13 +3,13 @@ package dev.mor4j.core.adapter;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -88,14 +88,7 @@ public final class AdapterFiles {
      */
     public static void save(Path dir, AdapterConfig config, Map<String, INDArray> weights) {
         try {
-            Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, ".adapter_config", ".tmp");
-            try {
-                JSON.writeValue(tmp.toFile(), configJson(config));
-                Files.move(tmp, dir.resolve(CONFIG), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.writeJson(dir.resolve(CONFIG), JSON, configJson(config));
         } catch (IOException e) {
             throw new MorException(dir + ": cannot write the adapter: " + e.getMessage(), e);
         }

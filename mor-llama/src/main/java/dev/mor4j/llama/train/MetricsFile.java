@@ -2,12 +2,12 @@ package dev.mor4j.llama.train;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -64,13 +64,7 @@ public final class MetricsFile {
             }
         }
         try {
-            Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp");
-            try {
-                Files.writeString(tmp, kept, StandardCharsets.UTF_8);
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.writeString(file, kept);
         } catch (IOException e) {
             throw new MorException(file + ": cannot rewrite the metrics: " + e.getMessage(), e);
         }

@@ -4,12 +4,11 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
+import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.model.Batch;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -199,14 +198,7 @@ public final class RouterStats {
     public void save(Path dir) {
         Path file = dir.resolve(FILE);
         try {
-            Files.createDirectories(dir);
-            Path tmp = dir.resolve("." + FILE + ".tmp");
-            try {
-                JSON.writeValue(tmp.toFile(), snapshot());
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            AtomicFiles.writeJson(file, JSON, snapshot());
         } catch (IOException e) {
             throw new MorException(file + ": cannot write router statistics: " + e.getMessage(), e);
         }
