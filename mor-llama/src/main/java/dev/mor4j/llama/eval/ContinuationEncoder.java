@@ -39,8 +39,7 @@ public final class ContinuationEncoder {
     public ContinuationEncoder(Tokenizer tokenizer, boolean addBos) {
         this.tokenizer = tokenizer;
         this.addBos = addBos;
-        this.bos = tokenizer.bosId().orElseThrow(() -> new MorException(tokenizer.source()
-                + ": the BOS token is unknown (expected bos_token in the tokenizer_config.json beside it)"));
+        this.bos = tokenizer.requireBosId("it goes in front of empty contexts, and of every context with addBos");
     }
 
     public boolean addsBos() {

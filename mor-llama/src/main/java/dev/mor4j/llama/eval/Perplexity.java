@@ -46,9 +46,7 @@ public final class Perplexity {
     public Perplexity(Tokenizer tokenizer, TokenScorer scorer) {
         this.tokenizer = tokenizer;
         this.scorer = scorer;
-        this.bos = tokenizer.bosId().orElseThrow(() -> new MorException(tokenizer.source()
-                + ": the BOS token is unknown (expected bos_token in the tokenizer_config.json beside it); "
-                + "perplexity puts it in front of every text"));
+        this.bos = tokenizer.requireBosId("perplexity puts it in front of every text");
     }
 
     /**

@@ -158,6 +158,17 @@ public final class Tokenizer {
         return specialNames.bos() == null ? OptionalInt.empty() : tokenId(specialNames.bos());
     }
 
+    /**
+     * The BOS token id, for callers that cannot work without it.
+     *
+     * @param neededFor why it is needed, for the message
+     * @throws MorException naming this tokenizer when the BOS token is unknown
+     */
+    public int requireBosId(String neededFor) {
+        return bosId().orElseThrow(() -> new MorException(source()
+                + ": the BOS token is unknown (expected bos_token in the tokenizer_config.json beside it); " + neededFor));
+    }
+
     /** The EOS token id, when known. */
     public OptionalInt eosId() {
         return specialNames.eos() == null ? OptionalInt.empty() : tokenId(specialNames.eos());
