@@ -1,5 +1,6 @@
 package dev.mor4j.core.adapter;
 
+import java.util.Locale;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -7,11 +8,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Constant 0/1 matrices that lay per-expert and per-rank quantities out over the {@code N·r} columns of an
- * expanded mixture, column {@code (i, k) = i·r + k} for expert i and rank k. Multiplying by them is a small
- * matrix product whose backward is two small products; the broadcasting multiplications that would do the
- * same job have backward passes that reduce over the broadcast axes, and those reductions are slow in
- * SameDiff M2.1 (tens of milliseconds for a {@code [d_out, N, r]} tensor).
+ * Constant 0/1 matrices that lay per-expert and per-rank quantities out over the {@code N·r} columns (or rows)
+ * of an expanded mixture, column {@code (i, k) = i·r + k} for expert i and rank k. Multiplying by them is a
+ * small matrix product whose backward is one small product (taken as a {@link dev.mor4j.core.nn.LeanProduct},
+ * nothing is computed for the constant); the broadcasting multiplications that would do the same job have
+ * backward passes that reduce over the broadcast axes, and those reductions are slow in SameDiff M2.1 (tens
+ * of milliseconds for a {@code [d_out, N, r]} tensor).
  */
 final class Expansion {
 
@@ -23,17 +25,12 @@ final class Expansion {
      * {@code v} r times.
      */
     static SDVariable repeat(SameDiff sd, int experts, int r, DataType dataType) {
-        String name = "expansion.repeat_" + experts + "x" + r + "." + dataType.name().toLowerCase();
-        if (sd.hasVariable(name)) {
-            return sd.getVariable(name);
-        }
-        INDArray m = Nd4j.zeros(dataType, experts, (long) experts * r); // [N, N·r]
-        for (int i = 0; i < experts; i++) {
-            for (int k = 0; k < r; k++) {
-                m.putScalar(i, (long) i * r + k, 1.0);
-            }
-        }
-        return sd.constant(name, m);
+        return constant(sd, "repeat", experts, r, dataType, false);
+    }
+
+    /** {@code Rᵀ [N·r, N]}: {@code Rᵀ v} repeats each of the N rows of {@code v} r times. */
+    static SDVariable repeatRows(SameDiff sd, int experts, int r, DataType dataType) {
+        return constant(sd, "repeat", experts, r, dataType, true);
     }
 
     /**
@@ -41,16 +38,29 @@ final class Expansion {
      * side N times.
      */
     static SDVariable tile(SameDiff sd, int experts, int r, DataType dataType) {
-        String name = "expansion.tile_" + experts + "x" + r + "." + dataType.name().toLowerCase();
+        return constant(sd, "tile", experts, r, dataType, false);
+    }
+
+    /** {@code Pᵀ [N·r, r]}: {@code Pᵀ v} stacks the r rows of {@code v} N times. */
+    static SDVariable tileRows(SameDiff sd, int experts, int r, DataType dataType) {
+        return constant(sd, "tile", experts, r, dataType, true);
+    }
+
+    /** {@code repeat} ({@code R}) or {@code tile} ({@code P}), or its transpose; created once per graph. */
+    private static SDVariable constant(SameDiff sd, String kind, int experts, int r, DataType dataType,
+            boolean transposed) {
+        String name = "expansion." + kind + (transposed ? "_rows_" : "_") + experts + "x" + r + "."
+                + dataType.name().toLowerCase(Locale.ROOT);
         if (sd.hasVariable(name)) {
             return sd.getVariable(name);
         }
-        INDArray m = Nd4j.zeros(dataType, r, (long) experts * r); // [r, N·r]
+        int rows = kind.equals("repeat") ? experts : r;
+        INDArray m = Nd4j.zeros(dataType, rows, (long) experts * r); // [N or r, N·r]
         for (int i = 0; i < experts; i++) {
             for (int k = 0; k < r; k++) {
-                m.putScalar(k, (long) i * r + k, 1.0);
+                m.putScalar(kind.equals("repeat") ? i : k, (long) i * r + k, 1.0);
             }
         }
-        return sd.constant(name, m);
+        return sd.constant(name, transposed ? m.transpose().dup('c') : m);
     }
 }

@@ -2,6 +2,7 @@ package dev.mor4j.core.adapter;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.nn.FrozenLinear;
+import dev.mor4j.core.nn.LeanProduct;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -9,6 +10,7 @@ import java.util.Random;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -131,20 +133,25 @@ public final class MixtureOfRanks extends BaseAdapterLayer {
     /**
      * {@code Δ = C Mᵀ}: MoR as a LoRA of rank N·r. The per-expert and per-rank factors are spread over the N·r
      * columns by products with constant 0/1 matrices ({@link Expansion}), so the backward pass has only small
-     * matrix products and same-shape multiplications, no broadcast reductions.
+     * matrix products and same-shape multiplications, no broadcast reductions; the products with a constant
+     * are {@link LeanProduct}s, whose backward computes nothing for the constant.
      */
     private SDVariable expanded(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
             SDVariable omegaB) {
         long nr = (long) experts * r;
-        SDVariable repeat = Expansion.repeat(sd, experts, r, dataType()); // [N, N·r]
-        SDVariable tile = Expansion.tile(sd, experts, r, dataType()); // [r, N·r]
+        DataType dt = dataType();
         SDVariable omegaRow = omegaA.reshape(1, nr).mul(scaling); // [1, N·r]: s·Ω_A[i,k] at (i,k)
-        SDVariable tileOmega = tile.mul(omegaRow); // [r, N·r]: s·Ω_A[i,k] at (k, (i,k))
-        SDVariable gates = sd.mmul(g, repeat); // [tokens, N·r]: g[t,i] at (i,k)
+        // [r, N·r]: s·Ω_A[i,k] at (k, (i,k))
+        SDVariable tileOmega = Expansion.tile(sd, experts, r, dt).mul(omegaRow);
+        // [tokens, N·r]: g[t,i] at (i,k)
+        SDVariable gates = LeanProduct.of(sd, g, Expansion.repeat(sd, experts, r, dt), nr);
         SDVariable scaledH = sd.mmul(h, tileOmega); // [tokens, N·r]: s·Ω_A[i,k]·h[t,k] at (i,k)
         SDVariable c = gates.mul(scaledH); // [tokens, N·r]
-        SDVariable omegaBRows = sd.mmul(repeat, omegaB, true, false, false); // [N·r, d_out]: Ω_B[i,d] at ((i,k),d)
-        SDVariable bRows = sd.mmul(tile, b, true, true, false); // [N·r, d_out]: B[d,k] at ((i,k),d)
+        // [N·r, d_out]: Ω_B[i,d] at ((i,k),d)
+        SDVariable omegaBRows = LeanProduct.of(sd, Expansion.repeatRows(sd, experts, r, dt), omegaB, dOut);
+        SDVariable bT = b.permute(1, 0); // [r, d_out]
+        // [N·r, d_out]: B[d,k] at ((i,k),d)
+        SDVariable bRows = LeanProduct.of(sd, Expansion.tileRows(sd, experts, r, dt), bT, dOut);
         SDVariable mT = omegaBRows.mul(bRows); // [N·r, d_out]
         return sd.mmul(c, mT); // [tokens, d_out]
     }

@@ -4,16 +4,14 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A frozen linear layer {@code y = x Wᵀ} (no bias), as a LLaMA projection holds it.
  *
- * <p>The weight is kept transposed, {@code [d_in, d_out]}, and enters the graph as a constant through
- * SameDiff's {@code xw_plus_b} op. That op's gradient is built from two separate matrix products, so
- * when the weight is a constant SameDiff never executes the product that would give {@code dW}: backward
- * through a frozen layer costs one GEMM ({@code dX = dY W}) instead of the two that {@code mmul}'s
- * fused backward always computes.
+ * <p>The weight is kept transposed, {@code [d_in, d_out]}, and enters the graph as a constant through a
+ * {@link LeanProduct}, so SameDiff never executes the product that would give {@code dW}: backward through a
+ * frozen layer costs one GEMM ({@code dX = dY W}) instead of the two that {@code mmul}'s fused backward
+ * always computes.
  *
  * <p>Adding a frozen layer also gives the graph, for the building thread, the execution session of
  * {@link SessionMemory}: without it SameDiff M2.1 hands {@code xw_plus_b} outputs back from its array cache
@@ -23,7 +21,6 @@ public final class FrozenLinear {
 
     private final String name;
     private final INDArray weightT; // [d_in, d_out]
-    private final INDArray zeroBias; // [d_out]
 
     /**
      * @param name    the module's name in the model, e.g. {@code model.layers.0.mlp.up_proj}
@@ -50,7 +47,6 @@ public final class FrozenLinear {
         }
         this.name = name;
         this.weightT = weight.castTo(dataType).transpose().dup('c');
-        this.zeroBias = Nd4j.zeros(dataType, weight.size(0));
     }
 
     public String name() {
@@ -93,9 +89,6 @@ public final class FrozenLinear {
      * @return {@code [tokens, d_out]}
      */
     public SDVariable forward(SameDiff sd, SDVariable x) {
-        SessionMemory.install(sd);
-        String biasKey = name + ".zero_bias";
-        SDVariable bias = sd.hasVariable(biasKey) ? sd.getVariable(biasKey) : sd.constant(biasKey, zeroBias);
-        return sd.nn.linear(x, weightConstant(sd), bias);
+        return LeanProduct.of(sd, x, weightConstant(sd), weightT.size(1));
     }
 }

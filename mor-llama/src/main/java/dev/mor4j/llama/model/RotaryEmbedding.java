@@ -1,5 +1,6 @@
 package dev.mor4j.llama.model;
 
+import dev.mor4j.core.nn.LeanProduct;
 import java.util.HashMap;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -18,8 +19,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *       {@code [B·T, n·hd]} shape (a broadcasting multiplication by ones, which is never differentiated: the
  *       tables are constants; {@code tile} is several times slower) and shared by every layer, so each
  *       multiplication with the activations is element by element;</li>
- *   <li>{@code rotate_half} is a product with a constant {@code [hd, hd]} signed permutation, taken through
- *       {@code xw_plus_b} so that the backward pass never computes a gradient for the constant;</li>
+ *   <li>{@code rotate_half} is a product with a constant {@code [hd, hd]} signed permutation, taken as a
+ *       {@link LeanProduct} so that the backward pass never computes a gradient for the constant;</li>
  *   <li>{@link #scaled} tables carry a factor (attention's {@code 1/√hd}), so that the queries come out already
  *       scaled and the {@code [B, heads, T, T]} scores need no multiplication.</li>
  * </ul>
@@ -32,7 +33,6 @@ final class RotaryEmbedding {
     private final SDVariable sin; // [T, hd]
     private final SDVariable batch; // [1] = {B}
     private final SDVariable rotation; // [hd, hd]
-    private final SDVariable zeroBias; // [hd]
     private final Map<String, SDVariable[]> tables = new HashMap<>();
 
     /**
@@ -53,7 +53,6 @@ final class RotaryEmbedding {
             r.putScalar(j, j + half, 1.0);
         }
         this.rotation = sd.constant("rope.rotate_half", r);
-        this.zeroBias = sd.constant("rope.zero_bias", Nd4j.zeros(dataType, headDim));
     }
 
     /**
@@ -65,7 +64,7 @@ final class RotaryEmbedding {
     SDVariable apply(SDVariable x, int heads, double factor) {
         SDVariable[] t = tables(heads, factor); // 2 × [B·T, heads·hd]
         SDVariable rows = x.reshape(-1, headDim); // [B·T·heads, hd]
-        SDVariable rotated = sd.nn.linear(rows, rotation, zeroBias).reshape(-1, (long) heads * headDim); // [B·T, heads·hd]
+        SDVariable rotated = LeanProduct.of(sd, rows, rotation, headDim).reshape(-1, (long) heads * headDim); // [B·T, heads·hd]
         return x.mul(t[0]).add(rotated.mul(t[1])); // [B·T, heads·hd]
     }
 
