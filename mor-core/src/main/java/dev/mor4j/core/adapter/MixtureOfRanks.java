@@ -29,8 +29,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   <tr><td>W_r</td><td>{@code mor_router.weight}</td><td>{@code [N, d_in]}</td>
  *       <td>kaiming-uniform, a = √5 (absent with the {@code mean} router)</td></tr>
  * </table>
- * {@code s = α/r}; {@code g(x) [N]} comes from the router, which sees x before dropout; {@code omega_init} is
- * {@code ones} (default: every expert starts as the shared LoRA) or {@code random} ({@code N(1, 0.02²)}).
+ * {@code s = α/r}; {@code g(x) [N]} comes from the router, which sees x before dropout (when no dropout
+ * applies, A and the router's {@code W_r} multiply x in one product, {@code x·[A; W_r]ᵀ [tokens, r+N]});
+ * {@code omega_init} is {@code ones} (default: every expert starts as the shared LoRA) or {@code random}
+ * ({@code N(1, 0.02²)}).
  * A layer with these weights has {@code r·d_in + d_out·r + N·r + N·d_out + N·d_in} parameters, the paper's
  * {@code 2·d·r + N·(2d + r)} for a square {@code d×d} layer.
  *
@@ -114,8 +116,20 @@ public final class MixtureOfRanks extends BaseAdapterLayer {
         SDVariable b = ctx.weight(key(LORA_B), dOut, r); // [d_out, r]
         SDVariable omegaA = ctx.weight(key(OMEGA_A), experts, r); // [N, r]
         SDVariable omegaB = ctx.weight(key(OMEGA_B), experts, dOut); // [N, d_out]
-        SDVariable g = router.gates(ctx, prefix, x); // [tokens, N]
-        SDVariable h = sd.mmul(dropout(ctx, x), a, false, true, false); // [tokens, r]
+        SDVariable dropped = dropout(ctx, x); // [tokens, d_in]
+        SDVariable g; // [tokens, N]
+        SDVariable h; // [tokens, r]
+        if (dropped == x && router.hasWeight()) {
+            // Without dropout A and the router read the same input: one product [tokens, d_in]·[d_in, r+N]
+            // reads x once, and its backward is one product for dx and one for both weights' gradients.
+            SDVariable down = sd.concat(0, a, router.weight(ctx)); // [r+N, d_in]
+            SDVariable hl = sd.mmul(x, down, false, true, false); // [tokens, r+N]
+            h = hl.get(SDIndex.all(), SDIndex.interval(0, r));
+            g = router.gatesFromLogits(ctx, prefix, hl.get(SDIndex.all(), SDIndex.interval(r, r + experts)));
+        } else {
+            g = router.gates(ctx, prefix, x);
+            h = sd.mmul(dropped, a, false, true, false);
+        }
         SDVariable delta; // [tokens, d_out]
         switch (form) {
             case STACKED:

@@ -110,23 +110,47 @@ public final class Router {
      * @return {@code [tokens, N]}, rows summing to 1
      */
     public SDVariable gates(AdapterContext ctx, String prefix, SDVariable x) {
-        SameDiff sd = ctx.sd();
-        DataType dt = x.dataType();
-        SDVariable g; // [tokens, N]
         if (type == RouterType.MEAN) {
+            SameDiff sd = ctx.sd();
             SDVariable firstColumn = x.get(SDIndex.all(), SDIndex.interval(0, 1)); // [tokens, 1]
-            INDArray uniform = Nd4j.valueArrayOf(new long[] {1, experts}, 1.0 / experts, dt); // [1, N]
-            g = sd.zerosLike(firstColumn).add(sd.constant(uniform)); // [tokens, N]
-        } else {
-            SDVariable wr = ctx.weight(weightKey, experts, inFeatures); // [N, d_in]
-            SDVariable logits = sd.mmul(x, wr, false, true, false); // [tokens, N]
-            SDVariable p = sd.nn.softmax(logits, 1); // [tokens, N]
-            if (type == RouterType.BALANCED && ctx.training()) {
-                ctx.addAuxLoss(sd.identity(freeName(sd, prefix + ".router_aux_loss"), balanceLoss(ctx, p)));
-            }
-            g = type == RouterType.TOPK ? keepTopK(sd, p) : p;
+            INDArray uniform = Nd4j.valueArrayOf(new long[] {1, experts}, 1.0 / experts, x.dataType()); // [1, N]
+            return record(ctx, prefix, sd.zerosLike(firstColumn).add(sd.constant(uniform))); // [tokens, N]
         }
-        g = sd.identity(freeName(sd, prefix + ".router_weights"), g); // [tokens, N]
+        SDVariable logits = ctx.sd().mmul(x, weight(ctx), false, true, false); // [tokens, N]
+        return gatesFromLogits(ctx, prefix, logits);
+    }
+
+    /**
+     * {@code W_r [N, d_in]} in the graph, for an adapter that computes the logits {@code x W_rᵀ} itself (e.g.
+     * in one product with its own down-projection) and passes them to {@link #gatesFromLogits}.
+     *
+     * @throws MorException for the {@link RouterType#MEAN} router, which has no weight
+     */
+    public SDVariable weight(AdapterContext ctx) {
+        if (!hasWeight()) {
+            throw new MorException(weightKey + ": the mean router has no weight");
+        }
+        return ctx.weight(weightKey, experts, inFeatures); // [N, d_in]
+    }
+
+    /**
+     * The rest of {@link #gates} for a router with a weight, from its logits.
+     *
+     * @param logits {@code [tokens, N]} = {@code x W_rᵀ}, x before dropout
+     * @return {@code [tokens, N]}, rows summing to 1
+     */
+    public SDVariable gatesFromLogits(AdapterContext ctx, String prefix, SDVariable logits) {
+        SameDiff sd = ctx.sd();
+        SDVariable p = sd.nn.softmax(logits, 1); // [tokens, N]
+        if (type == RouterType.BALANCED && ctx.training()) {
+            ctx.addAuxLoss(sd.identity(freeName(sd, prefix + ".router_aux_loss"), balanceLoss(ctx, p)));
+        }
+        return record(ctx, prefix, type == RouterType.TOPK ? keepTopK(sd, p) : p);
+    }
+
+    /** Names the weights {@code <prefix>.router_weights} and hands them to the context's recorder. */
+    private SDVariable record(AdapterContext ctx, String prefix, SDVariable weights /* [tokens, N] */) {
+        SDVariable g = ctx.sd().identity(freeName(ctx.sd(), prefix + ".router_weights"), weights); // [tokens, N]
         ctx.recordRouterWeights(prefix, g);
         return g;
     }

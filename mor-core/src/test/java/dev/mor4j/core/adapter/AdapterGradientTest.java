@@ -39,22 +39,25 @@ class AdapterGradientTest {
 
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
-        out.add(Arguments.of(AdapterMethod.LORA, RouterType.SOFTMAX, MorForm.EXPANDED, false));
-        out.add(Arguments.of(AdapterMethod.LORA, RouterType.SOFTMAX, MorForm.EXPANDED, true));
+        out.add(Arguments.of(AdapterMethod.LORA, RouterType.SOFTMAX, MorForm.EXPANDED, false, DROPOUT));
+        out.add(Arguments.of(AdapterMethod.LORA, RouterType.SOFTMAX, MorForm.EXPANDED, true, DROPOUT));
         for (RouterType router : RouterType.values()) {
-            out.add(Arguments.of(AdapterMethod.MOELORA, router, MorForm.EXPANDED, false));
+            out.add(Arguments.of(AdapterMethod.MOELORA, router, MorForm.EXPANDED, false, DROPOUT));
             for (MorForm form : MorForm.values()) {
-                out.add(Arguments.of(AdapterMethod.MOR, router, form, false));
+                out.add(Arguments.of(AdapterMethod.MOR, router, form, false, DROPOUT));
             }
+            // Without dropout MoR takes A's product and the router's in one (MixtureOfRanks.forward).
+            out.add(Arguments.of(AdapterMethod.MOR, router, MorForm.EXPANDED, false, 0.0));
         }
         return out.stream();
     }
 
-    @ParameterizedTest(name = "{0} {1} {2} rslora={3}")
+    @ParameterizedTest(name = "{0} {1} {2} rslora={3} dropout={4}")
     @MethodSource("cases")
-    void gradientsMatchFiniteDifferences(AdapterMethod method, RouterType router, MorForm form, boolean rslora) {
+    void gradientsMatchFiniteDifferences(AdapterMethod method, RouterType router, MorForm form, boolean rslora,
+            double dropout) {
         Random rng = new Random(17);
-        AdapterConfig cfg = config(method, router, rslora, DROPOUT);
+        AdapterConfig cfg = config(method, router, rslora, dropout);
         FrozenLinear base = AdapterFixtures.base(rng, D_IN, D_OUT, DT);
         AdapterLayer layer = AdapterLayers.create(cfg, "layer", base, form);
         Map<String, INDArray> weights = AdapterFixtures.randomWeights(layer, rng, DT, 0.5);
@@ -64,8 +67,8 @@ class AdapterGradientTest {
         Map<String, INDArray> analytic = g.gradients();
         List<FiniteDifference.Entry> entries = FiniteDifference.compare(weights, analytic, g::lossWith, 4, rng);
         double worst = FiniteDifference.assertClose(entries, TOLERANCE, method + " " + router + " " + form);
-        System.out.printf("gradient check %s %s %s rslora=%s: %d entries, max error %.2e%n", method, router, form,
-                rslora, entries.size(), worst);
+        System.out.printf("gradient check %s %s %s rslora=%s dropout=%s: %d entries, max error %.2e%n", method,
+                router, form, rslora, dropout, entries.size(), worst);
     }
 
     /**
