@@ -3,6 +3,7 @@ package dev.mor4j.llama.model;
 import dev.mor4j.core.adapter.AdapterContext;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.nn.FrozenLinear;
+import dev.mor4j.core.nn.LeanProduct;
 import dev.mor4j.llama.config.LlamaConfig;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -268,14 +269,15 @@ public final class LlamaGraph {
      * RMSNorm as transformers computes it, {@code w · x / sqrt(mean(x²) + eps)}, with the per-token factor and the
      * weight joined into one {@code [B·T, H]} scale by an outer product: multiplying by it is element by element,
      * whereas multiplying by the factor and by the weight in turn would be two broadcasting multiplications, whose
-     * backward passes (broadcast reductions) are slow in SameDiff M2.1. The outer product's backward still forms
-     * the unused gradient of the constant weight, but as one matrix-vector product.
+     * backward passes (broadcast reductions) are slow in SameDiff M2.1. The outer product is a {@link LeanProduct},
+     * so its backward forms no gradient for the constant weight; {@code x²} is {@code x ⊙ x}, whose backward is
+     * two multiplications, where {@code square}'s goes through a much slower power derivative.
      */
     private SDVariable rmsNorm(String name, SDVariable x, INDArray weight) {
         SDVariable w = sd.constant(name + ".weight", weight.reshape(1, weight.length()).dup()); // [1, H]
-        SDVariable meanSq = sd.math.square(x).mean(true, 1); // [B·T, 1]
+        SDVariable meanSq = x.mul(x).mean(true, 1); // [B·T, 1]
         SDVariable inv = sd.math.rsqrt(meanSq.add(weights.config().rmsNormEps())); // [B·T, 1]
-        return x.mul(sd.mmul(inv, w)); // [B·T, H]
+        return x.mul(LeanProduct.of(sd, inv, w, weight.length())); // [B·T, H]
     }
 
     /** A projection, through its adapter when one is spliced in. */
