@@ -74,7 +74,7 @@ public final class Report {
         }
 
         System.out.println("\nTargets at T=256, 4096->11008 (interleaved rounds, median [p25-p75])");
-        ObjectNode targets = ProjectionRatios.measure(4096, 11008, 256, 2, full ? 20 : 8);
+        ObjectNode targets = ProjectionRatios.measure(4096, 11008, 256, 2, full ? 40 : 8);
         report.set("projection_targets", targets);
         printTargets(targets);
 
