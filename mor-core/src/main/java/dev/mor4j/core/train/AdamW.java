@@ -31,6 +31,7 @@ public final class AdamW {
     private final Map<String, INDArray> params;
     private final Map<String, INDArray> expAvg = new LinkedHashMap<>();
     private final Map<String, INDArray> expAvgSq = new LinkedHashMap<>();
+    private final Map<String, INDArray[]> scratch = new LinkedHashMap<>(); // two arrays shaped like each weight
     private final double beta1;
     private final double beta2;
     private final double eps;
@@ -52,6 +53,8 @@ public final class AdamW {
             }
             expAvg.put(e.getKey(), Nd4j.zeros(type, e.getValue().shape()));
             expAvgSq.put(e.getKey(), Nd4j.zeros(type, e.getValue().shape()));
+            scratch.put(e.getKey(), new INDArray[] {Nd4j.create(type, e.getValue().shape()),
+                Nd4j.create(type, e.getValue().shape())});
         }
         this.params = Collections.unmodifiableMap(new LinkedHashMap<>(params));
         this.beta1 = beta1;
@@ -84,16 +87,18 @@ public final class AdamW {
         double stepSize = lr / biasCorrection1;
         for (Map.Entry<String, INDArray> e : params.entrySet()) {
             INDArray p = e.getValue();
-            INDArray g = grads.get(e.getKey()).castTo(p.dataType());
+            INDArray g = grads.get(e.getKey());
+            g = g.dataType() == p.dataType() ? g : g.castTo(p.dataType());
             INDArray m = expAvg.get(e.getKey());
             INDArray v = expAvgSq.get(e.getKey());
+            INDArray[] tmp = scratch.get(e.getKey()); // the same arrays every step: no allocation per step
             if (weightDecay != 0) {
                 p.muli(1 - lr * weightDecay);
             }
-            m.addi(g.sub(m).muli(1 - beta1));
-            v.muli(beta2).addi(g.mul(1 - beta2).muli(g));
-            INDArray denom = Transforms.sqrt(v, true).divi(biasCorrection2Sqrt).addi(eps);
-            p.addi(m.mul(-stepSize).divi(denom));
+            m.addi(tmp[0].assign(g).subi(m).muli(1 - beta1));
+            v.muli(beta2).addi(tmp[0].assign(g).muli(1 - beta2).muli(g));
+            INDArray denom = Transforms.sqrt(tmp[1].assign(v), false).divi(biasCorrection2Sqrt).addi(eps);
+            p.addi(tmp[0].assign(m).muli(-stepSize).divi(denom));
         }
     }
 
