@@ -1,5 +1,6 @@
 package dev.mor4j.core.nn;
 
+import java.util.Locale;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -37,7 +38,7 @@ public final class LeanProduct {
 
     /** The constant zero vector {@code [n]} of type {@code dataType}, created once per graph. */
     private static SDVariable zeros(SameDiff sd, long n, DataType dataType) {
-        String key = "lean_product.zeros_" + n + "." + dataType.name().toLowerCase(java.util.Locale.ROOT);
+        String key = "lean_product.zeros_" + n + "." + dataType.name().toLowerCase(Locale.ROOT);
         return sd.hasVariable(key) ? sd.getVariable(key) : sd.constant(key, Nd4j.zeros(dataType, n));
     }
 }
