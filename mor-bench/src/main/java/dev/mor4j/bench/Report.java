@@ -123,9 +123,14 @@ public final class Report {
         for (String[] row : rows) {
             System.out.printf("  %-30s %-22s target %s%n", row[1], range(r.get(row[0])), row[2]);
         }
+        ObjectNode g = (ObjectNode) t.get("over_gemm");
+        System.out.println("  over ND4J's bare GEMM of the same shape, same rounds:");
+        for (String name : new String[] {"base_f", "base_fb", "mor_f", "mor_fb"}) {
+            System.out.printf("  %-30s %-22s%n", name.replace('_', ' ') + " / GEMM", range(g.get(name + "_over_gemm")));
+        }
         ObjectNode b = (ObjectNode) t.get("before");
         System.out.println("  before (frozen W through mmul, MoR factors by broadcasting, calculateGradients, SameDiff's"
-                + " session), over the same base forward:");
+                + " session), rounds of their own, over the base forward of those rounds:");
         String[][] beforeRows = {
             {"base_f_over_base_f", "frozen fwd / base fwd"},
             {"base_fb_over_base_f", "frozen fwd+bwd / base fwd"},
@@ -137,8 +142,9 @@ public final class Report {
             System.out.printf("  %-30s %-22s%n", row[1], range(b.get(row[0])));
         }
         ObjectNode ms = (ObjectNode) t.get("ms");
-        System.out.printf(Locale.ROOT, "  (ms: base fwd %.1f, base f+b %.1f, MoR fwd %.1f, MoR f+b %.1f, LoRA64 fwd %.1f,"
-                + " LoRA64 f+b %.1f)%n", ms.get("base.f").get("median").asDouble(), ms.get("base.fb").get("median").asDouble(),
+        System.out.printf(Locale.ROOT, "  (ms: GEMM %.1f, base fwd %.1f, base f+b %.1f, MoR fwd %.1f, MoR f+b %.1f, LoRA64 fwd"
+                + " %.1f, LoRA64 f+b %.1f)%n", ms.get("gemm").get("median").asDouble(),
+                ms.get("base.f").get("median").asDouble(), ms.get("base.fb").get("median").asDouble(),
                 ms.get("mor.f").get("median").asDouble(), ms.get("mor.fb").get("median").asDouble(),
                 ms.get("lora64.f").get("median").asDouble(), ms.get("lora64.fb").get("median").asDouble());
     }
