@@ -25,12 +25,12 @@ final class Expansion {
      * {@code v} r times.
      */
     static SDVariable repeat(SameDiff sd, int experts, int r, DataType dataType) {
-        return constant(sd, "repeat", experts, r, dataType, false);
+        return constant(sd, true, experts, r, dataType, false);
     }
 
     /** {@code Rᵀ [N·r, N]}: {@code Rᵀ v} repeats each of the N rows of {@code v} r times. */
     static SDVariable repeatRows(SameDiff sd, int experts, int r, DataType dataType) {
-        return constant(sd, "repeat", experts, r, dataType, true);
+        return constant(sd, true, experts, r, dataType, true);
     }
 
     /**
@@ -38,27 +38,26 @@ final class Expansion {
      * side N times.
      */
     static SDVariable tile(SameDiff sd, int experts, int r, DataType dataType) {
-        return constant(sd, "tile", experts, r, dataType, false);
+        return constant(sd, false, experts, r, dataType, false);
     }
 
     /** {@code Pᵀ [N·r, r]}: {@code Pᵀ v} stacks the r rows of {@code v} N times. */
     static SDVariable tileRows(SameDiff sd, int experts, int r, DataType dataType) {
-        return constant(sd, "tile", experts, r, dataType, true);
+        return constant(sd, false, experts, r, dataType, true);
     }
 
-    /** {@code repeat} ({@code R}) or {@code tile} ({@code P}), or its transpose; created once per graph. */
-    private static SDVariable constant(SameDiff sd, String kind, int experts, int r, DataType dataType,
+    /** {@code R} ({@code byExpert}) or {@code P}, or its transpose; created once per graph. */
+    private static SDVariable constant(SameDiff sd, boolean byExpert, int experts, int r, DataType dataType,
             boolean transposed) {
-        String name = "expansion." + kind + (transposed ? "_rows_" : "_") + experts + "x" + r + "."
-                + dataType.name().toLowerCase(Locale.ROOT);
+        String name = "expansion." + (byExpert ? "repeat" : "tile") + (transposed ? "_rows_" : "_") + experts + "x"
+                + r + "." + dataType.name().toLowerCase(Locale.ROOT);
         if (sd.hasVariable(name)) {
             return sd.getVariable(name);
         }
-        int rows = kind.equals("repeat") ? experts : r;
-        INDArray m = Nd4j.zeros(dataType, rows, (long) experts * r); // [N or r, N·r]
+        INDArray m = Nd4j.zeros(dataType, byExpert ? experts : r, (long) experts * r); // [N or r, N·r]
         for (int i = 0; i < experts; i++) {
             for (int k = 0; k < r; k++) {
-                m.putScalar(kind.equals("repeat") ? i : k, (long) i * r + k, 1.0);
+                m.putScalar(byExpert ? i : k, (long) i * r + k, 1.0);
             }
         }
         return sd.constant(name, transposed ? m.transpose().dup('c') : m);

@@ -87,8 +87,7 @@ public final class AdamW {
         double stepSize = lr / biasCorrection1;
         for (Map.Entry<String, INDArray> e : params.entrySet()) {
             INDArray p = e.getValue();
-            INDArray g = grads.get(e.getKey());
-            g = g.dataType() == p.dataType() ? g : g.castTo(p.dataType());
+            INDArray g = grads.get(e.getKey()).castTo(p.dataType()); // itself when the type matches
             INDArray m = expAvg.get(e.getKey());
             INDArray v = expAvgSq.get(e.getKey());
             INDArray[] tmp = scratch.get(e.getKey()); // the same arrays every step: no allocation per step
