@@ -3,6 +3,7 @@ package dev.mor4j.bench;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
@@ -37,6 +38,24 @@ public final class MachineInfo {
         }
     }
 
+    /**
+     * The version of the JavaCPP OpenBLAS build on the class path (e.g. {@code 0.3.21-1.5.8}: OpenBLAS 0.3.21 for
+     * JavaCPP 1.5.8), from its Maven metadata, or "?" when there is none (the CUDA profile).
+     */
+    public static String openBlasVersion() {
+        try (InputStream in = MachineInfo.class.getResourceAsStream(
+                "/META-INF/maven/org.bytedeco/openblas/pom.properties")) {
+            if (in == null) {
+                return "?";
+            }
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "?");
+        } catch (IOException e) {
+            return "?";
+        }
+    }
+
     /** The machine as a JSON object. */
     public static ObjectNode json() {
         ObjectNode o = JsonNodeFactory.instance.objectNode();
@@ -46,6 +65,7 @@ public final class MachineInfo {
         Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
         o.put("nd4j_backend", String.valueOf(env.getOrDefault("backend", "?")));
         o.put("blas", String.valueOf(env.getOrDefault("blas.vendor", "?")));
+        o.put("openblas", openBlasVersion());
         o.put("nd4j_threads", String.valueOf(env.getOrDefault("omp.threads", "?")));
         o.put("load_average_1min", loadAverage());
         return o;
@@ -54,7 +74,8 @@ public final class MachineInfo {
     /** One line: CPU, cores, JVM, backend. */
     public static String line(ObjectNode m) {
         return String.format("%s, %d cores, %s, ND4J %s (%s, %s threads), load %.2f", m.get("cpu").asText(),
-                m.get("cores").asInt(), m.get("jvm").asText(), m.get("nd4j_backend").asText(), m.get("blas").asText(),
+                m.get("cores").asInt(), m.get("jvm").asText(), m.get("nd4j_backend").asText(),
+                m.get("blas").asText() + (m.path("openblas").asText("?").equals("?") ? "" : " " + m.get("openblas").asText()),
                 m.get("nd4j_threads").asText(), m.get("load_average_1min").asDouble());
     }
 }
