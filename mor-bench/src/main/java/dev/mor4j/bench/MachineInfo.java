@@ -71,11 +71,15 @@ public final class MachineInfo {
         return o;
     }
 
-    /** One line: CPU, cores, JVM, backend. */
+    /** One line: CPU, cores, JVM, backend and BLAS. */
     public static String line(ObjectNode m) {
+        String blas = m.get("blas").asText();
+        String openBlas = m.path("openblas").asText("?"); // absent in reports written before it was recorded
+        if (!openBlas.equals("?")) {
+            blas += " " + openBlas;
+        }
         return String.format("%s, %d cores, %s, ND4J %s (%s, %s threads), load %.2f", m.get("cpu").asText(),
-                m.get("cores").asInt(), m.get("jvm").asText(), m.get("nd4j_backend").asText(),
-                m.get("blas").asText() + (m.path("openblas").asText("?").equals("?") ? "" : " " + m.get("openblas").asText()),
+                m.get("cores").asInt(), m.get("jvm").asText(), m.get("nd4j_backend").asText(), blas,
                 m.get("nd4j_threads").asText(), m.get("load_average_1min").asDouble());
     }
 }
