@@ -21,6 +21,7 @@ public final class LlamaForward {
     }
 
     public static Result run(LlamaGraph graph, Batch batch, boolean hiddenStates) {
+        graph.requireSequenceLength(batch.seqLen());
         boolean loss = graph.hasLoss() && batch.labels() != null;
         Map<String, INDArray> feeds = LlamaFeeds.of(graph.weights().config(), batch, loss, LlamaFeeds.Reduction.MEAN,
                 graph.weights().dataType());

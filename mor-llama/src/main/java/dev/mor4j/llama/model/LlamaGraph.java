@@ -1,13 +1,12 @@
 package dev.mor4j.llama.model;
 
 import dev.mor4j.core.adapter.AdapterContext;
+import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.core.nn.LeanProduct;
 import dev.mor4j.llama.config.LlamaConfig;
-import java.util.ArrayList;
 import java.util.Collections;
-import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
@@ -15,7 +14,6 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * LlamaForCausalLM as one SameDiff graph, with the base weights as constants and any adapters spliced
@@ -37,6 +35,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * Outputs: {@code logits} {@code [B·T, V]}, {@code hidden.0} … {@code hidden.L} ({@code [B·T, H]}: the
  * embeddings, then each layer's output; the last one after the final norm, as transformers returns them),
  * and {@code loss} (scalar) plus {@code total_loss} (loss plus auxiliary losses) when built with a loss.
+ *
+ * <p>A training graph computes attention in two causal query blocks ({@link CausalAttention#twoBlocks}), which
+ * leaves out the scores that the causal mask would zero anyway; it therefore needs batches of at least two
+ * positions ({@link #requireSequenceLength}), as every training example has (BOS and a label).
  *
  * <p>For generation with a key/value cache ({@link #forGeneration}) the same graph is built in one of two
  * further {@linkplain KvCacheMode modes}: {@link KvCacheMode#PREFILL} also outputs each layer's keys and
@@ -78,6 +80,8 @@ public final class LlamaGraph {
     private final Map<String, AdapterLayer> adapters;
     private final boolean withLoss;
     private final KvCacheMode kvCache;
+    /** Attention in two causal query blocks ({@link CausalAttention#twoBlocks}): training graphs. */
+    private final boolean causalBlocks;
 
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
             boolean training, boolean withLoss, KvCacheMode kvCache) {
@@ -89,6 +93,7 @@ public final class LlamaGraph {
         this.adapters = adapters;
         this.withLoss = withLoss;
         this.kvCache = kvCache;
+        this.causalBlocks = training && kvCache == KvCacheMode.NONE;
         this.adapterContext = new AdapterContext(sd, adapterWeights, training);
         define();
     }
@@ -193,12 +198,7 @@ public final class LlamaGraph {
         }
 
         SDVariable of(Object... dims) {
-            List<SDVariable> parts = new ArrayList<>();
-            for (Object d : dims) {
-                parts.add(d instanceof SDVariable ? (SDVariable) d
-                        : sd.constant(Nd4j.createFromArray(((Number) d).longValue())));
-            }
-            return sd.concat(0, parts.toArray(new SDVariable[0]));
+            return LongVector.of(sd, dims);
         }
     }
 
@@ -242,9 +242,8 @@ public final class LlamaGraph {
             v = repeatKv(v, c.kvGroups(), nh, hd, s); // [B, nh, P+T, hd]
         }
         // P = 0 without a cache
-        SDVariable scores = sd.mmul(q, k, false, true, false).add(bias); // [B, nh, T, P+T]
-        SDVariable probs = sd.nn.softmax(scores, 3); // [B, nh, T, P+T]
-        SDVariable ctx = sd.mmul(probs, v); // [B, nh, T, hd]
+        SDVariable ctx = causalBlocks ? CausalAttention.twoBlocks(sd, q, k, v, bias, s.b, s.t, nh, hd)
+                : CausalAttention.whole(sd, q, k, v, bias); // [B, nh, T, hd]
         SDVariable merged = sd.reshape(sd.permute(ctx, 0, 2, 1, 3), -1, (long) nh * hd); // [B·T, nh·hd]
         return linear(p + "o_proj", merged); // [B·T, H]
     }
@@ -320,6 +319,18 @@ public final class LlamaGraph {
         }
         total = sd.identity(TOTAL_LOSS, total);
         sd.setLossVariables(total);
+    }
+
+    /**
+     * @throws MorException when this graph cannot run a batch of {@code seqLen} positions: a training graph
+     *                      needs at least 2 (its attention runs in two causal blocks)
+     */
+    public void requireSequenceLength(int seqLen) {
+        if (causalBlocks && seqLen < 2) {
+            throw new MorException("a training graph needs sequences of at least 2 tokens (its attention runs in two"
+                    + " causal blocks); got a batch of " + seqLen + " token(s): there is no next-token label to"
+                    + " train on");
+        }
     }
 
     public SameDiff sd() {

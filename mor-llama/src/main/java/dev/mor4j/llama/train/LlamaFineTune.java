@@ -231,6 +231,7 @@ public final class LlamaFineTune {
     private SameDiffGradients.Batch microBatch(long step, int microBatch) {
         MicroBatch m = data.microBatch(step, microBatch);
         current = m;
+        graph.requireSequenceLength(m.batch().seqLen());
         Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), m.batch(), true, options.lossReduction(),
                 model.weights().dataType());
         long rows = (long) m.batch().batchSize() * m.batch().seqLen();
