@@ -1,7 +1,7 @@
 package dev.mor4j.llama.model;
 
-import dev.mor4j.core.adapter.AdapterContext;
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.adapter.AdapterContext;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.core.nn.LeanProduct;
@@ -103,7 +103,8 @@ public final class LlamaGraph {
      *
      * @param adapters       adapter layers by the module name they replace (e.g. {@code model.layers.0.mlp.up_proj}); may be empty
      * @param adapterWeights the adapters' weights by full PEFT key (trained in place)
-     * @param training       build dropout masks and auxiliary losses
+     * @param training       build dropout masks and auxiliary losses, and compute attention in two causal
+     *                       blocks (batches then need at least 2 tokens)
      * @param withLoss       add the causal-LM loss
      */
     public static LlamaGraph build(LlamaWeights weights, Map<String, AdapterLayer> adapters,
