@@ -5,6 +5,7 @@ import dev.mor4j.core.adapter.AdapterContext;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.core.nn.LeanProduct;
+import dev.mor4j.core.nn.StopGradient;
 import dev.mor4j.llama.config.LlamaConfig;
 import java.util.Collections;
 import java.util.Map;
@@ -35,6 +36,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Outputs: {@code logits} {@code [B·T, V]}, {@code hidden.0} … {@code hidden.L} ({@code [B·T, H]}: the
  * embeddings, then each layer's output; the last one after the final norm, as transformers returns them),
  * and {@code loss} (scalar) plus {@code total_loss} (loss plus auxiliary losses) when built with a loss.
+ * Differentiate {@code total_loss}, the graph's loss variable: in a graph with a loss, {@code loss} and
+ * {@code logits} have no gradient path of their own (the loss's gradient with respect to the final hidden
+ * states is computed in closed form and enters through {@code total_loss}); to differentiate a loss of your
+ * own on {@code logits}, build the graph without one.
  *
  * <p>A training graph computes attention in two causal query blocks ({@link CausalAttention#twoBlocks}), which
  * leaves out the scores that the causal mask would zero anyway; it therefore needs batches of at least two
@@ -182,9 +187,12 @@ public final class LlamaGraph {
         }
         x = rmsNorm("model.norm", x, weights.finalNorm());
         x = sd.identity("hidden." + c.numHiddenLayers(), x);
-        SDVariable logits = sd.identity(LOGITS, linear("lm_head", x)); // [B·T, V]
+        // With a loss, the logits come from a copy of x without a gradient path: defineLoss gives the loss's
+        // gradient with respect to x directly instead of through the log-softmax over the vocabulary.
+        SDVariable headInput = withLoss ? StopGradient.of(sd, x) : x; // [B·T, H]
+        SDVariable logits = sd.identity(LOGITS, linear("lm_head", headInput)); // [B·T, V]
         if (withLoss) {
-            defineLoss(x, logits);
+            defineLoss(x, headInput, logits);
         }
     }
 
@@ -291,30 +299,43 @@ public final class LlamaGraph {
     }
 
     /**
-     * Causal-LM loss as transformers computes it, built from ops whose gradients are right in M2.1:
-     * {@code Σ_t w_t · (logsumexp(logits_t) − logits_t[y_t])} with {@code w_t = 1/count} on counted
-     * positions (mean) or 1 (sum). The label's logit is taken as {@code h_t · W_lm[y_t]}, gathering rows of
-     * the constant lm_head weight: no gradient ever flows through a gather (its backward is wrong in M2.1)
-     * and no {@code [B·T, V]} one-hot is built.
+     * Causal-LM loss as transformers computes it: {@code Σ_t w_t · (logsumexp(logits_t) − logits_t[y_t])} with
+     * {@code w_t = 1/count} on counted positions (mean) or 1 (sum). The label's logit is taken as
+     * {@code h_t · W_lm[y_t]}, gathering rows of the constant lm_head weight: no {@code [B·T, V]} one-hot is
+     * built.
      *
-     * @param hidden the final hidden states {@code [B·T, H]}
-     * @param logits {@code [B·T, V]}
+     * <p>The loss's value has no gradient path (the logits come from a detached copy of the hidden states).
+     * Its gradient with respect to the final hidden states is known in closed form,
+     * {@code g_t = w_t · (Σ_v softmax(logits_t)_v W_lm[v] − W_lm[y_t])}, and is computed in the forward pass
+     * from the same {@code exp} that gives the loss: one {@code [B·T, V]·[V, H]} product, the one the backward
+     * pass of the lm_head would otherwise run, and nothing over {@code [B·T, V]} in the backward pass (which
+     * in M2.1 would compute the {@code exp} a second time and reduce a gradient for the shift). It enters
+     * {@code total_loss} as {@code s − stop(s)} with {@code s = Σ_t h_t · g_t}: exactly 0 in value, gradient
+     * {@code g} with respect to {@code h}. So {@code loss} is for reading and {@code total_loss} is the one to
+     * differentiate; asking for {@code loss} alone does not run the extra product.
+     *
+     * @param hidden   the final hidden states {@code [B·T, H]}
+     * @param detached the same values without a gradient path {@code [B·T, H]}
+     * @param logits   {@code [B·T, V]}, computed from {@code detached}
      */
-    private void defineLoss(SDVariable hidden, SDVariable logits) {
+    private void defineLoss(SDVariable hidden, SDVariable detached, SDVariable logits) {
         SDVariable labelIds = sd.placeHolder(LABEL_IDS, DataType.INT, -1); // [B·T]
         SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, weights.dataType(), -1); // [B·T]
-        // Any shift m gives the same log-sum-exp; the row maximum's integer part keeps exp from overflowing. The
-        // cast to INT takes m off the gradient path (d lse / d m = 0 exactly), which spares the backward pass a
-        // reduction and a scatter over [B·T, V].
+        // Any shift m gives the same log-sum-exp; the row maximum's integer part keeps exp from overflowing.
         SDVariable max = logits.max(true, 1).castTo(DataType.INT).castTo(logits.dataType()); // [B·T, 1]
-        SDVariable z = logits.sub(max); // [B·T, V]
-        SDVariable lse = sd.math.log(sd.math.exp(z).sum(true, 1)).add(max); // [B·T, 1]
+        SDVariable exp = sd.math.exp(logits.sub(max)); // [B·T, V]
+        SDVariable sumExp = exp.sum(true, 1); // [B·T, 1]
+        SDVariable lse = sd.math.log(sumExp).add(max); // [B·T, 1]
         SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
         SDVariable labelRows = sd.permute(sd.gather(headT, labelIds, 1), 1, 0); // [B·T, H]
-        SDVariable picked = hidden.mul(labelRows).sum(1); // [B·T]
+        SDVariable picked = detached.mul(labelRows).sum(1); // [B·T]
         SDVariable perToken = sd.reshape(lse, -1).sub(picked); // [B·T]
         SDVariable loss = sd.identity(LOSS, perToken.mul(labelWeight).sum()); // scalar
-        SDVariable total = loss;
+
+        SDVariable expectedRow = sd.mmul(exp, headT, false, true, false).div(sumExp); // [B·T, H]: Σ_v softmax_v W_lm[v]
+        SDVariable gradient = expectedRow.sub(labelRows).mul(sd.reshape(labelWeight, -1, 1)); // [B·T, H]
+        SDVariable surrogate = hidden.mul(gradient).sum(); // scalar; d/d hidden = gradient
+        SDVariable total = loss.add(surrogate.sub(StopGradient.of(sd, surrogate)));
         for (SDVariable aux : adapterContext.auxLosses()) {
             total = total.add(aux);
         }

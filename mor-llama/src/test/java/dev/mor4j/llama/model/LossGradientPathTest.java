@@ -1,0 +1,132 @@
+package dev.mor4j.llama.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.RouterType;
+import dev.mor4j.core.nn.SessionMemory;
+import dev.mor4j.core.train.GradientFunction;
+import dev.mor4j.llama.TestData;
+import dev.mor4j.llama.adapter.LlamaAdapters;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.autodiff.listeners.At;
+import org.nd4j.autodiff.listeners.BaseListener;
+import org.nd4j.autodiff.listeners.Operation;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.OpContext;
+import org.nd4j.linalg.dataset.api.MultiDataSet;
+
+/**
+ * The training graph's loss: its gradient with respect to the final hidden states is computed in the forward
+ * pass, so the backward pass runs nothing over {@code [B·T, V]}, and reading {@code loss} alone does not run
+ * the product that gradient needs. (That the gradient is right is {@link LlamaGradientCheckTest}'s job.)
+ */
+class LossGradientPathTest {
+
+    private static final long TOKENS = 14; // B·T
+    private static final long VOCAB = 32000;
+    private static final long HIDDEN = 32;
+
+    private static LlamaGraph graph;
+    private static Map<String, INDArray> feeds;
+    private static List<String> trainables;
+
+    /** Records every executed op as "type name [output shape]... &lt;- [input shape]..." . */
+    private static final class Ops extends BaseListener {
+        final List<String> seen = new ArrayList<>();
+
+        @Override
+        public boolean isActive(Operation operation) {
+            return true;
+        }
+
+        @Override
+        public void opExecution(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, OpContext ctx,
+                INDArray[] outputs) {
+            StringBuilder s = new StringBuilder(op.getOp().opName()).append(' ').append(op.getName());
+            for (INDArray o : outputs) {
+                s.append(' ').append(o == null ? "null" : Arrays.toString(o.shape()));
+            }
+            s.append(" <-");
+            for (INDArray in : ctx.getInputArrays()) {
+                s.append(' ').append(in == null ? "null" : Arrays.toString(in.shape()));
+            }
+            seen.add(s.toString());
+        }
+
+        /** Names of the ops that output an array of {@code shape}. */
+        Set<String> producing(long... shape) {
+            Set<String> names = new LinkedHashSet<>();
+            for (String s : seen) {
+                if (s.split(" <-")[0].contains(" " + Arrays.toString(shape))) {
+                    names.add(s.split(" ")[1]);
+                }
+            }
+            return names;
+        }
+    }
+
+    @BeforeAll
+    static void build() {
+        LlamaWeights weights = LlamaModel.load(TestData.model("tiny-llama-f32")).weights();
+        AdapterConfig cfg = new AdapterConfig("MOR", 4, 8, 0.0, List.of("gate_proj", "up_proj", "down_proj"), false,
+                false, 3, RouterType.SOFTMAX, null, null, "random", "CAUSAL_LM", null);
+        LlamaAdapters adapters = LlamaAdapters.create(weights, cfg, 11);
+        graph = adapters.graph(weights, true, true);
+        long[][] ids = {{1, 17, 400, 9, 2000, 31999, 5}, {1, 8, 77, 3, 0, 0, 0}};
+        long[][] mask = {{1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0}};
+        long[][] labels = {{1, 17, 400, Batch.IGNORE_INDEX, 2000, 31999, 5}, {1, 8, 77, 3, -100, -100, -100}};
+        feeds = LlamaFeeds.of(weights.config(), new Batch(ids, mask, labels), true, LlamaFeeds.Reduction.MEAN);
+        trainables = new ArrayList<>(adapters.weights().keySet());
+    }
+
+    @Test
+    void backwardPassRunsNothingOverTheVocabulary() {
+        Ops forward = new Ops();
+        graph.sd().setListeners(forward);
+        SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS);
+        Ops step = new Ops();
+        graph.sd().setListeners(step);
+        GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.TOTAL_LOSS), trainables);
+        graph.sd().setListeners();
+        Set<String> vocabWide = forward.producing(TOKENS, VOCAB);
+        assertTrue(vocabWide.size() >= 3, "logits, shift, exp: " + vocabWide);
+        assertEquals(vocabWide, step.producing(TOKENS, VOCAB), "ops over [B·T, V] in the gradient pass");
+    }
+
+    @Test
+    void readingTheLossDoesNotComputeItsGradient() {
+        Ops forward = new Ops();
+        graph.sd().setListeners(forward);
+        SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS);
+        Ops step = new Ops();
+        graph.sd().setListeners(step);
+        GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.TOTAL_LOSS), trainables);
+        graph.sd().setListeners();
+        // the gradient's product [B·T, V]·[V, H]: the one op that takes the [B·T, V] array to [B·T, H]
+        String product = "[" + TOKENS + ", " + HIDDEN + "] <- [" + TOKENS + ", " + VOCAB + "]";
+        assertEquals(1, step.seen.stream().filter(s -> s.contains(product)).count(), "in the gradient pass");
+        assertEquals(List.of(), forward.seen.stream().filter(s -> s.contains(product)).toList(), "reading the loss");
+    }
+
+    @Test
+    void totalLossEqualsTheLossExactly() {
+        OutAndGrad r = GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.LOSS, LlamaGraph.TOTAL_LOSS),
+                trainables);
+        double loss = r.getOutputs().get(LlamaGraph.LOSS).getDouble(0);
+        assertEquals(loss, r.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0), 0.0);
+        assertEquals(loss, SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS).get(LlamaGraph.LOSS).getDouble(0), 0.0);
+        assertTrue(loss > 9 && loss < 12, "about ln 32000 = 10.4 for a random model: " + loss);
+    }
+}
