@@ -22,7 +22,7 @@ public final class StopGradient {
     /**
      * Adds a copy of {@code x} without a gradient path to the graph.
      *
-     * @param x a FLOAT, DOUBLE, HALF or BFLOAT16 variable of any shape
+     * @param x a FLOAT or DOUBLE variable of any shape (the types the library computes in)
      * @return the same shape, type and values as {@code x}
      */
     public static SDVariable of(SameDiff sd, SDVariable x) {
@@ -30,8 +30,7 @@ public final class StopGradient {
         DataType bits = switch (type) {
             case FLOAT -> DataType.INT;
             case DOUBLE -> DataType.LONG;
-            case HALF, BFLOAT16 -> DataType.SHORT;
-            default -> throw new IllegalArgumentException(x.name() + ": expected a floating-point variable, got " + type);
+            default -> throw new IllegalArgumentException(x.name() + ": expected a FLOAT or DOUBLE variable, got " + type);
         };
         SDVariable asBits = new Reinterpret(sd, x, bits).outputVariable();
         return new Reinterpret(sd, asBits, type).outputVariable();
