@@ -5,47 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.train.GradientFunction;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.listeners.At;
-import org.nd4j.autodiff.listeners.BaseListener;
-import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.OpContext;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 import org.nd4j.linalg.factory.Nd4j;
 
 class StopGradientTest {
 
-    /** Records the name of every op executed. */
-    private static final class Ops extends BaseListener {
-        final List<String> seen = new ArrayList<>();
-
-        @Override
-        public boolean isActive(Operation operation) {
-            return true;
-        }
-
-        @Override
-        public void opExecution(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, OpContext ctx,
-                INDArray[] outputs) {
-            seen.add(op.getOp().opName());
-        }
-
-        long count(String opName) {
-            return seen.stream().filter(opName::equals).count();
-        }
-    }
-
     /** loss = sum(x ⊙ e) with e = exp(x), or with e detached: then dLoss/dx = exp(x) instead of exp(x)·(1 + x). */
-    private static OutAndGrad run(DataType type, boolean detach, Ops ops) {
+    private static OutAndGrad run(DataType type, boolean detach, OpTrace trace) {
         SameDiff sd = SameDiff.create();
         INDArray value = Nd4j.linspace(type, -1.5, 0.25, 12).reshape(3, 4); // [3, 4]
         SDVariable x = sd.var("x", value); // [3, 4]
@@ -53,7 +26,7 @@ class StopGradientTest {
         SDVariable used = sd.identity("used", detach ? StopGradient.of(sd, e) : e); // [3, 4]
         sd.identity("loss", x.mul(used).sum());
         sd.setLossVariables("loss");
-        sd.setListeners(ops);
+        sd.setListeners(trace);
         return GradientFunction.run(sd, Map.of(), List.of("used"), List.of("x"));
     }
 
@@ -62,7 +35,7 @@ class StopGradientTest {
         for (DataType type : List.of(DataType.FLOAT, DataType.DOUBLE)) {
             INDArray x = Nd4j.linspace(type, -1.5, 0.25, 12).reshape(3, 4);
             INDArray exp = org.nd4j.linalg.ops.transforms.Transforms.exp(x, true);
-            OutAndGrad r = run(type, true, new Ops());
+            OutAndGrad r = run(type, true, new OpTrace());
             INDArray used = r.getOutputs().get("used");
             assertEquals(type, used.dataType());
             assertEquals(exp, used, type + ": the copy's values");
@@ -73,12 +46,12 @@ class StopGradientTest {
     @Test
     void opsBeforeItAreNotDifferentiated() {
         // exp's backward computes exp again: with the gradient stopped, exp runs only in the forward pass
-        Ops detached = new Ops();
+        OpTrace detached = new OpTrace();
         run(DataType.FLOAT, true, detached);
-        assertEquals(1, detached.count("exp"), detached.seen.toString());
-        Ops attached = new Ops();
+        assertEquals(1, detached.count("exp"), detached.toString());
+        OpTrace attached = new OpTrace();
         OutAndGrad r = run(DataType.FLOAT, false, attached);
-        assertEquals(2, attached.count("exp"), "the control differentiates exp: " + attached.seen);
+        assertEquals(2, attached.count("exp"), "the control differentiates exp: " + attached);
         INDArray x = Nd4j.linspace(DataType.FLOAT, -1.5, 0.25, 12).reshape(3, 4);
         INDArray exp = org.nd4j.linalg.ops.transforms.Transforms.exp(x, true);
         assertTrue(r.getGradients().get("x").equalsWithEps(exp.mul(x.add(1)), 1e-6));

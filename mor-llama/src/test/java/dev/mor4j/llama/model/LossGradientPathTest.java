@@ -5,27 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.RouterType;
+import dev.mor4j.core.nn.OpTrace;
 import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.GradientFunction;
 import dev.mor4j.llama.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.nd4j.autodiff.listeners.At;
-import org.nd4j.autodiff.listeners.BaseListener;
-import org.nd4j.autodiff.listeners.Operation;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
-import org.nd4j.autodiff.samediff.internal.SameDiffOp;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.OpContext;
-import org.nd4j.linalg.dataset.api.MultiDataSet;
 
 /**
  * The training graph's loss: its gradient with respect to the final hidden states is computed in the forward
@@ -41,41 +34,9 @@ class LossGradientPathTest {
     private static LlamaGraph graph;
     private static Map<String, INDArray> feeds;
     private static List<String> trainables;
-
-    /** Records every executed op as "type name [output shape]... &lt;- [input shape]..." . */
-    private static final class Ops extends BaseListener {
-        final List<String> seen = new ArrayList<>();
-
-        @Override
-        public boolean isActive(Operation operation) {
-            return true;
-        }
-
-        @Override
-        public void opExecution(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, OpContext ctx,
-                INDArray[] outputs) {
-            StringBuilder s = new StringBuilder(op.getOp().opName()).append(' ').append(op.getName());
-            for (INDArray o : outputs) {
-                s.append(' ').append(o == null ? "null" : Arrays.toString(o.shape()));
-            }
-            s.append(" <-");
-            for (INDArray in : ctx.getInputArrays()) {
-                s.append(' ').append(in == null ? "null" : Arrays.toString(in.shape()));
-            }
-            seen.add(s.toString());
-        }
-
-        /** Names of the ops that output an array of {@code shape}. */
-        Set<String> producing(long... shape) {
-            Set<String> names = new LinkedHashSet<>();
-            for (String s : seen) {
-                if (s.split(" <-")[0].contains(" " + Arrays.toString(shape))) {
-                    names.add(s.split(" ")[1]);
-                }
-            }
-            return names;
-        }
-    }
+    /** The ops of reading {@code loss} alone, and of a gradient pass. */
+    private static final OpTrace LOSS_ONLY = new OpTrace();
+    private static final OpTrace GRADIENTS = new OpTrace();
 
     @BeforeAll
     static void build() {
@@ -89,35 +50,31 @@ class LossGradientPathTest {
         long[][] labels = {{1, 17, 400, Batch.IGNORE_INDEX, 2000, 31999, 5}, {1, 8, 77, 3, -100, -100, -100}};
         feeds = LlamaFeeds.of(weights.config(), new Batch(ids, mask, labels), true, LlamaFeeds.Reduction.MEAN);
         trainables = new ArrayList<>(adapters.weights().keySet());
+        graph.sd().setListeners(LOSS_ONLY);
+        SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS);
+        graph.sd().setListeners(GRADIENTS);
+        GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.TOTAL_LOSS), trainables);
+        graph.sd().setListeners();
     }
 
     @Test
     void backwardPassRunsNothingOverTheVocabulary() {
-        Ops forward = new Ops();
-        graph.sd().setListeners(forward);
-        SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS);
-        Ops step = new Ops();
-        graph.sd().setListeners(step);
-        GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.TOTAL_LOSS), trainables);
-        graph.sd().setListeners();
-        Set<String> vocabWide = forward.producing(TOKENS, VOCAB);
+        Set<String> vocabWide = LOSS_ONLY.producing(TOKENS, VOCAB);
         assertTrue(vocabWide.size() >= 3, "logits, shift, exp: " + vocabWide);
-        assertEquals(vocabWide, step.producing(TOKENS, VOCAB), "ops over [B·T, V] in the gradient pass");
+        assertEquals(vocabWide, GRADIENTS.producing(TOKENS, VOCAB), "ops over [B·T, V] in the gradient pass");
     }
 
     @Test
     void readingTheLossDoesNotComputeItsGradient() {
-        Ops forward = new Ops();
-        graph.sd().setListeners(forward);
-        SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS);
-        Ops step = new Ops();
-        graph.sd().setListeners(step);
-        GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.TOTAL_LOSS), trainables);
-        graph.sd().setListeners();
-        // the gradient's product [B·T, V]·[V, H]: the one op that takes the [B·T, V] array to [B·T, H]
-        String product = "[" + TOKENS + ", " + HIDDEN + "] <- [" + TOKENS + ", " + VOCAB + "]";
-        assertEquals(1, step.seen.stream().filter(s -> s.contains(product)).count(), "in the gradient pass");
-        assertEquals(List.of(), forward.seen.stream().filter(s -> s.contains(product)).toList(), "reading the loss");
+        assertEquals(1, gradientProducts(GRADIENTS).size(), "in the gradient pass: " + gradientProducts(GRADIENTS));
+        assertEquals(List.of(), gradientProducts(LOSS_ONLY), "reading the loss");
+    }
+
+    /** The gradient's product [B·T, V]·[V, H]: the ops that take a [B·T, V] array to [B·T, H]. */
+    private static List<OpTrace.Execution> gradientProducts(OpTrace trace) {
+        String vocabWide = Arrays.toString(new long[] {TOKENS, VOCAB});
+        return trace.executions().stream()
+                .filter(e -> e.outputs(TOKENS, HIDDEN) && e.inputShapes().contains(vocabWide)).toList();
     }
 
     @Test
