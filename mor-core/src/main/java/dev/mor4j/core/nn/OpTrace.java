@@ -27,12 +27,13 @@ public final class OpTrace extends BaseListener {
      *
      * @param type         the op's name in ND4J, e.g. {@code matmul_bp}
      * @param name         the op's name in the graph, e.g. {@code matmul_bp_3}
+     * @param inputs       the names of the variables it read
      * @param outputs      the names of the variables it produced
      * @param outputShapes the shapes of its outputs
      * @param inputShapes  the shapes of its inputs
      */
-    public record Execution(String type, String name, List<String> outputs, List<String> outputShapes,
-            List<String> inputShapes) {
+    public record Execution(String type, String name, List<String> inputs, List<String> outputs,
+            List<String> outputShapes, List<String> inputShapes) {
 
         /** Whether one of the outputs has this shape. */
         public boolean outputs(long... shape) {
@@ -55,7 +56,8 @@ public final class OpTrace extends BaseListener {
     @Override
     public void opExecution(SameDiff sd, At at, MultiDataSet batch, SameDiffOp op, OpContext ctx,
             INDArray[] outputs) {
-        executions.add(new Execution(op.getOp().opName(), op.getName(), List.copyOf(op.getOutputsOfOp()),
+        List<String> inputs = op.getInputsToOp() == null ? List.of() : List.copyOf(op.getInputsToOp());
+        executions.add(new Execution(op.getOp().opName(), op.getName(), inputs, List.copyOf(op.getOutputsOfOp()),
                 shapes(outputs), shapes(ctx == null ? null : ctx.getInputArrays().toArray(new INDArray[0]))));
     }
 

@@ -15,6 +15,7 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
 
 /**
  * LlamaForCausalLM as one SameDiff graph, with the base weights as constants and any adapters spliced
@@ -192,7 +193,7 @@ public final class LlamaGraph {
         SDVariable headInput = withLoss ? StopGradient.of(sd, x) : x; // [B·T, H]
         SDVariable logits = sd.identity(LOGITS, linear("lm_head", headInput)); // [B·T, V]
         if (withLoss) {
-            defineLoss(x, headInput, logits);
+            defineLoss(x, logits);
         }
     }
 
@@ -300,25 +301,26 @@ public final class LlamaGraph {
 
     /**
      * Causal-LM loss as transformers computes it: {@code Σ_t w_t · (logsumexp(logits_t) − logits_t[y_t])} with
-     * {@code w_t = 1/count} on counted positions (mean) or 1 (sum). The label's logit is taken as
-     * {@code h_t · W_lm[y_t]}, gathering rows of the constant lm_head weight: no {@code [B·T, V]} one-hot is
-     * built.
+     * {@code w_t = 1/count} on counted positions (mean) or 1 (sum). The label's logit is read from the
+     * logits at {@code (t, y_t)} ({@code gather_nd}, which is never differentiated: the logits have no gradient
+     * path here); no {@code [B·T, V]} one-hot is built.
      *
      * <p>The loss's value has no gradient path (the logits come from a detached copy of the hidden states).
      * Its gradient with respect to the final hidden states is known in closed form,
      * {@code g_t = w_t · (Σ_v softmax(logits_t)_v W_lm[v] − W_lm[y_t])}, and is computed in the forward pass
-     * from the same {@code exp} that gives the loss: one {@code [B·T, V]·[V, H]} product, the one the backward
+     * from the same {@code exp} that gives the loss, with {@code Σexp} subtracted at each label
+     * ({@code scatter_nd_sub}) so that the label's row comes out of the same product instead of a strided
+     * gather of lm_head columns: one {@code [B·T, V]·[V, H]} product, the one the backward
      * pass of the lm_head would otherwise run, and nothing over {@code [B·T, V]} in the backward pass (which
      * in M2.1 would compute the {@code exp} a second time and reduce a gradient for the shift). It enters
      * {@code total_loss} as {@code s − stop(s)} with {@code s = Σ_t h_t · g_t}: exactly 0 in value, gradient
      * {@code g} with respect to {@code h}. So {@code loss} is for reading and {@code total_loss} is the one to
      * differentiate; asking for {@code loss} alone does not run the extra product.
      *
-     * @param hidden   the final hidden states {@code [B·T, H]}
-     * @param detached the same values without a gradient path {@code [B·T, H]}
-     * @param logits   {@code [B·T, V]}, computed from {@code detached}
+     * @param hidden the final hidden states {@code [B·T, H]}
+     * @param logits {@code [B·T, V]}, computed from a copy of {@code hidden} without a gradient path
      */
-    private void defineLoss(SDVariable hidden, SDVariable detached, SDVariable logits) {
+    private void defineLoss(SDVariable hidden, SDVariable logits) {
         SDVariable labelIds = sd.placeHolder(LABEL_IDS, DataType.INT, -1); // [B·T]
         SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, weights.dataType(), -1); // [B·T]
         // Any shift m gives the same log-sum-exp; the row maximum's integer part keeps exp from overflowing.
@@ -327,13 +329,17 @@ public final class LlamaGraph {
         SDVariable sumExp = exp.sum(true, 1); // [B·T, 1]
         SDVariable lse = sd.math.log(sumExp).add(max); // [B·T, 1]
         SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
-        SDVariable labelRows = sd.permute(sd.gather(headT, labelIds, 1), 1, 0); // [B·T, H]
-        SDVariable picked = detached.mul(labelRows).sum(1); // [B·T]
+        SDVariable rows = sd.range(sd.constant(0), sd.sizeAt(labelIds, 0).castTo(DataType.INT), sd.constant(1),
+                DataType.INT); // [B·T]
+        SDVariable at = sd.stack(1, rows, labelIds); // [B·T, 2]: (t, y_t)
+        SDVariable picked = sd.gatherNd(logits, at); // [B·T]: logits_t[y_t]
         SDVariable perToken = sd.reshape(lse, -1).sub(picked); // [B·T]
+        // Σ_v softmax_v W_lm[v] − W_lm[y_t] = Σ_v (exp_v − [v = y_t]·Σexp) W_lm[v] / Σexp: one product
+        SDVariable expMinusLabel = new ScatterNdSub(sd, exp, at, sd.reshape(sumExp, -1)).outputVariable(); // [B·T, V]
+        SDVariable gradient = sd.mmul(expMinusLabel, headT, false, true, false).div(sumExp)
+                .mul(sd.reshape(labelWeight, -1, 1)); // [B·T, H]
         SDVariable loss = sd.identity(LOSS, perToken.mul(labelWeight).sum()); // scalar
 
-        SDVariable expectedRow = sd.mmul(exp, headT, false, true, false).div(sumExp); // [B·T, H]: Σ_v softmax_v W_lm[v]
-        SDVariable gradient = expectedRow.sub(labelRows).mul(sd.reshape(labelWeight, -1, 1)); // [B·T, H]
         SDVariable surrogate = hidden.mul(gradient).sum(); // scalar; d/d hidden = gradient
         SDVariable total = loss.add(surrogate.sub(StopGradient.of(sd, surrogate)));
         for (SDVariable aux : adapterContext.auxLosses()) {

@@ -12,6 +12,7 @@ import dev.mor4j.llama.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -59,9 +60,18 @@ class LossGradientPathTest {
 
     @Test
     void backwardPassRunsNothingOverTheVocabulary() {
-        Set<String> vocabWide = LOSS_ONLY.producing(TOKENS, VOCAB);
-        assertTrue(vocabWide.size() >= 3, "logits, shift, exp: " + vocabWide);
-        assertEquals(vocabWide, GRADIENTS.producing(TOKENS, VOCAB), "ops over [B·T, V] in the gradient pass");
+        Set<String> forward = LOSS_ONLY.producing(TOKENS, VOCAB);
+        assertTrue(forward.size() >= 3, "logits, shift, exp: " + forward);
+        Set<String> extra = new LinkedHashSet<>(GRADIENTS.producing(TOKENS, VOCAB));
+        assertTrue(extra.containsAll(forward), "the gradient pass runs the loss's forward ops: " + extra);
+        extra.removeAll(forward);
+        // the one extra [B·T, V] array: exp with Σexp subtracted at each label, the gradient product's input
+        assertEquals(1, extra.size(), "ops over [B·T, V] in the gradient pass beyond the loss's: " + extra);
+        OpTrace.Execution labelShift = GRADIENTS.executions().stream()
+                .filter(e -> extra.contains(e.name())).findFirst().orElseThrow();
+        OpTrace.Execution product = gradientProducts(GRADIENTS).get(0);
+        assertTrue(product.inputs().containsAll(labelShift.outputs()), labelShift + " feeds " + product);
+        assertEquals(1, GRADIENTS.count("exp"), "exp over the vocabulary once");
     }
 
     @Test
