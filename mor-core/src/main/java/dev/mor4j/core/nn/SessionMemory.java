@@ -10,7 +10,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Runs SameDiff graphs in an execution session whose array cache is {@link SessionCache}: SameDiff M2.1's
  * cache with its order-flag, duplicate-id and kept-array faults corrected, so that from the second call on
- * a graph's intermediate arrays come from the cache, row-major, instead of from fresh memory.
+ * a graph's intermediate arrays come from the cache, row-major, instead of from fresh memory. The session
+ * itself is a {@link PlannedSession}, which works out the ops to run for a set of outputs once.
  *
  * <p>SameDiff executes a graph in a per-thread session. {@link #install(SameDiff)} puts one with the
  * corrected cache into the graph for the calling thread; {@link #output} installs it, runs the graph and
@@ -33,7 +34,7 @@ public final class SessionMemory {
         if (s != null && s.getMmgr() instanceof SessionCache) {
             return;
         }
-        InferenceSession session = new InferenceSession(sd);
+        InferenceSession session = new PlannedSession(sd);
         session.setMmgr(new SessionCache());
         sd.getSessions().put(thread, session);
     }
