@@ -3,6 +3,7 @@ package dev.mor4j.core.train;
 import dev.mor4j.core.MorException;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -19,6 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 public final class GradientAccumulator {
 
     private final Map<String, INDArray> params;
+    private final Map<String, INDArray> buffers;
     private final Map<String, INDArray> sums = new LinkedHashMap<>();
     private int count;
     private double lossSum;
@@ -28,7 +30,17 @@ public final class GradientAccumulator {
 
     /** @param params the trainable weights by name, giving the expected gradient names and shapes */
     public GradientAccumulator(Map<String, INDArray> params) {
+        this(params, new HashMap<>());
+    }
+
+    /**
+     * As {@link #GradientAccumulator(Map)}, summing into the arrays of {@code buffers} (by weight name) where it
+     * holds them, and adding the arrays it allocates to it: a trainer that passes the same map to the
+     * accumulator of every step allocates the sums once (the previous step's gradients are overwritten).
+     */
+    public GradientAccumulator(Map<String, INDArray> params, Map<String, INDArray> buffers) {
         this.params = params;
+        this.buffers = buffers;
     }
 
     /** Adds one micro-batch's result; its gradients are copied. */
@@ -47,7 +59,14 @@ public final class GradientAccumulator {
             }
             INDArray sum = sums.get(e.getKey());
             if (sum == null) {
-                sums.put(e.getKey(), g.castTo(DataType.FLOAT).dup('c'));
+                INDArray buffer = buffers.get(e.getKey());
+                if (buffer == null || buffer.dataType() != DataType.FLOAT || !Arrays.equals(buffer.shape(), g.shape())) {
+                    buffer = g.castTo(DataType.FLOAT).dup('c');
+                    buffers.put(e.getKey(), buffer);
+                } else {
+                    buffer.assign(g);
+                }
+                sums.put(e.getKey(), buffer);
             } else {
                 sum.addi(g);
             }

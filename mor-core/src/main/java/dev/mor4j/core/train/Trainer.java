@@ -49,6 +49,7 @@ public final class Trainer {
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final List<TrainListener> listeners = new ArrayList<>();
+    private final Map<String, INDArray> gradientBuffers = new LinkedHashMap<>(); // one sum per weight, reused
     private CheckpointStore store;
     private CheckpointHook hook;
     private Supplier<JsonNode> dataPosition = () -> null;
@@ -173,7 +174,7 @@ public final class Trainer {
     private StepMetrics step(long started) {
         long t0 = System.nanoTime();
         long k = globalStep;
-        GradientAccumulator acc = new GradientAccumulator(params);
+        GradientAccumulator acc = new GradientAccumulator(params, gradientBuffers);
         for (int mb = 0; mb < config.gradientAccumulationSteps(); mb++) {
             acc.add(source.compute(k, mb));
         }

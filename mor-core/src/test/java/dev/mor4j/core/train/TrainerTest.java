@@ -3,6 +3,7 @@ package dev.mor4j.core.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -85,6 +86,27 @@ class TrainerTest {
         Recorder r = record(t);
         t.train();
         assertEquals(expected, r.metrics.get(0).loss(), 0.0);
+    }
+
+    @Test
+    void accumulatorsSharingBuffersReuseTheArraysAndSumAfresh() {
+        TinyProblem half = new TinyProblem(1, 0.0, 2, 3);
+        Map<String, INDArray> buffers = new HashMap<>();
+        GradientAccumulator first = new GradientAccumulator(half.params, buffers);
+        first.add(half.source.compute(0, 0));
+        first.add(half.source.compute(0, 1));
+        Map<String, INDArray> firstSums = Map.copyOf(first.meanGradients());
+        GradientAccumulator second = new GradientAccumulator(half.params, buffers);
+        second.add(half.source.compute(1, 0));
+        second.add(half.source.compute(1, 1));
+        GradientAccumulator fresh = new GradientAccumulator(half.params);
+        fresh.add(half.source.compute(1, 0));
+        fresh.add(half.source.compute(1, 1));
+        for (String k : half.params.keySet()) {
+            assertSame(firstSums.get(k), second.meanGradients().get(k), k);
+            assertSame(buffers.get(k), second.meanGradients().get(k), k);
+            assertEquals(fresh.meanGradients().get(k), second.meanGradients().get(k), k);
+        }
     }
 
     @Test
