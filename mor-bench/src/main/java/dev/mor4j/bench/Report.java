@@ -82,18 +82,20 @@ public final class Report {
             ArrayNode steps = report.putArray("training_step");
             System.out.println("\nTraining step, 2 layers at LLaMA-2-7B width, vocab 32000, T=512, batch 1, adapters on"
                     + " gate/up/down (each in its own JVM: " + String.join(" ", TrainingRun.JVM_OPTIONS) + ")");
-            System.out.printf("  %-14s %-18s %10s %9s %18s %18s %9s %9s %9s%n", "adapter", "path", "forward s",
-                    "step s", "step/forward", "grads/forward", "tokens/s", "peak RSS", "peak heap");
+            System.out.printf("  %-14s %-18s %10s %9s %18s %18s %9s %18s %9s %9s %9s%n", "adapter", "path",
+                    "forward s", "step s", "step/forward", "grads/forward", "tokens/s", "step/its GEMMs",
+                    "GEMM GF/s", "peak RSS", "peak heap");
             List<Variant> variants = full ? List.of(Variant.LORA_R8, Variant.MOR_EXPANDED, Variant.MOELORA_2)
                     : List.of(Variant.MOR_EXPANDED);
             for (Variant v : variants) {
                 for (boolean defaults : v == Variant.MOR_EXPANDED ? new boolean[] {false, true} : new boolean[] {false}) {
                     ObjectNode r = TrainingRun.inChild(v, 2, 512, 1, full ? 5 : 3, defaults);
                     steps.add(r);
-                    System.out.printf(Locale.ROOT, "  %-14s %-18s %10.2f %9.2f %18s %18s %9.1f %8.2fG %8.2fG%n", v,
-                            r.get("path").asText(), r.get("forward_ms").get("median").asDouble() / 1e3,
+                    System.out.printf(Locale.ROOT, "  %-14s %-18s %10.2f %9.2f %18s %18s %9.1f %18s %9.1f %8.2fG"
+                            + " %8.2fG%n", v, r.get("path").asText(), r.get("forward_ms").get("median").asDouble() / 1e3,
                             r.get("step_ms").get("median").asDouble() / 1e3, range(r.get("step_over_forward")),
                             range(r.get("gradients_over_forward")), r.get("tokens_per_second").asDouble(),
+                            range(r.get("step_over_its_gemms")), r.get("replay_gflops").asDouble(),
                             r.get("peak_physical_bytes").asDouble() / 1e9, r.get("peak_heap_bytes").asDouble() / 1e9);
                 }
             }

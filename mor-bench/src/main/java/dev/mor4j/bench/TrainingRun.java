@@ -15,7 +15,9 @@ import java.util.List;
 /**
  * Measures fine-tuning steps on a random LLaMA model ({@link TrainingStep}) in a process of its own, so that
  * the peak memory belongs to that one configuration: forward (loss only) and whole optimizer steps run
- * interleaved, their ratio taken per round. The child prints one line {@code RESULT <json>}.
+ * interleaved, their ratio taken per round, together with the large GEMMs of a forward pass and of a step run
+ * bare ({@link GemmReplay}), so that each pass is also measured against what the machine's GEMM speed of that
+ * minute allows. The child prints one line {@code RESULT <json>}.
  *
  * <p>Child arguments: {@code variant layers tokens warmup rounds [profile|samediff]}; with {@code profile} it
  * then runs one more forward and step with {@link OpProfile} attached and prints where the time went, to
@@ -26,6 +28,9 @@ public final class TrainingRun {
     /** JVM options of the child: heap, and JavaCPP's limits (SameDiff caches up to a quarter of maxbytes). */
     public static final List<String> JVM_OPTIONS = List.of("-Xmx3g", "-Dorg.bytedeco.javacpp.maxbytes=7G",
             "-Dorg.bytedeco.javacpp.maxphysicalbytes=12G");
+
+    /** The smallest product the GEMM yardstick replays: the projections and lm_head, not attention or adapters. */
+    static final double MIN_REPLAY_GFLOP = 1.0;
 
     private TrainingRun() {
     }
@@ -55,8 +60,13 @@ public final class TrainingRun {
                 tokens, 42, sameDiffDefaults);
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         try (MemoryPeak peak = new MemoryPeak()) {
+            // The same large GEMMs as a forward pass and a step, run bare in the same rounds: the yardstick
+            // of what this minute's GEMM speed allows.
+            GemmReplay forwardGemms = GemmReplay.record(step.graph().sd(), step::forward, MIN_REPLAY_GFLOP);
+            GemmReplay stepGemms = GemmReplay.record(step.graph().sd(), step::step, MIN_REPLAY_GFLOP);
             Interleaved timing = new Interleaved().add("forward", step::forward).add("gradients", step::gradients)
-                    .add("step", step::step).run(warmup, rounds);
+                    .add("step", step::step).add("forward_gemms", forwardGemms::run)
+                    .add("step_gemms", stepGemms::run).run(warmup, rounds);
             o.put("variant", variant.name());
             o.put("path", sameDiffDefaults ? "samediff-defaults" : "library");
             o.put("layers", layers);
@@ -69,6 +79,14 @@ public final class TrainingRun {
             o.set("step_over_forward", stats(timing.ratio("step", "forward")));
             o.set("gradients_over_forward", stats(timing.ratio("gradients", "forward")));
             o.put("tokens_per_second", tokens / (timing.stats("step").median() / 1e3));
+            o.put("forward_gemms_gflop", forwardGemms.gflop());
+            o.put("step_gemms_gflop", stepGemms.gflop());
+            o.set("forward_gemms_ms", stats(timing.stats("forward_gemms")));
+            o.set("step_gemms_ms", stats(timing.stats("step_gemms")));
+            o.set("forward_over_its_gemms", stats(timing.ratio("forward", "forward_gemms")));
+            o.set("step_over_its_gemms", stats(timing.ratio("step", "step_gemms")));
+            o.put("step_gemms", stepGemms.describe());
+            o.put("replay_gflops", stepGemms.gflop() / (timing.stats("step_gemms").median() / 1e3));
             o.put("peak_physical_bytes", peak.physicalBytes());
             o.put("peak_javacpp_bytes", peak.javacppBytes());
             o.put("peak_heap_bytes", peak.heapBytes());
