@@ -95,7 +95,8 @@ public final class Report {
                             + " %8.2fG%n", v, r.get("path").asText(), r.get("forward_ms").get("median").asDouble() / 1e3,
                             r.get("step_ms").get("median").asDouble() / 1e3, range(r.get("step_over_forward")),
                             range(r.get("gradients_over_forward")), r.get("tokens_per_second").asDouble(),
-                            range(r.get("step_over_its_gemms")), r.get("replay_gflops").asDouble(),
+                            r.has("step_over_its_gemms") ? range(r.get("step_over_its_gemms")) : "-",
+                            r.has("replay_gflops") ? r.get("replay_gflops").asDouble() : Double.NaN,
                             r.get("peak_physical_bytes").asDouble() / 1e9, r.get("peak_heap_bytes").asDouble() / 1e9);
                 }
             }
