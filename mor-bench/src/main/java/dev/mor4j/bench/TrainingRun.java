@@ -63,8 +63,8 @@ public final class TrainingRun {
             Interleaved timing = new Interleaved().add("forward", step::forward).add("gradients", step::gradients)
                     .add("step", step::step);
             // The same large GEMMs as a forward pass and a step, run bare in the same rounds: the yardstick of
-            // what this minute's GEMM speed allows. Not next to SameDiff's own path: that process holds about
-            // 13 GB, and with the replay's arrays besides its step took 26 instead of 11 s in one run.
+            // what this minute's GEMM speed allows, for the library's path. SameDiff's own path allocates about
+            // 10 GB afresh per step and already holds 13 GB, next to JavaCPP's 12 GB physical-memory limit.
             GemmReplay forwardGemms = null;
             GemmReplay stepGemms = null;
             if (!sameDiffDefaults) {
