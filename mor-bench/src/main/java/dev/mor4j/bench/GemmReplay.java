@@ -3,6 +3,7 @@ package dev.mor4j.bench;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.listeners.At;
@@ -80,7 +81,7 @@ public final class GemmReplay {
 
     /** One line per distinct product shape: {@code count× [m,k]·[k,n]}. */
     public String describe() {
-        Map<String, Integer> counts = new java.util.LinkedHashMap<>();
+        Map<String, Integer> counts = new LinkedHashMap<>();
         for (Product p : products) {
             long m = p.c().size(0);
             long n = p.c().size(1);
