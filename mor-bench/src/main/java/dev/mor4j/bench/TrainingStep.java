@@ -67,8 +67,7 @@ public final class TrainingStep {
             ids[0][t] = rng.nextInt(weights.config().vocabSize());
         }
         Batch batch = new Batch(ids, null, ids);
-        graph.requireSequenceLength(seqLen);
-        this.feeds = LlamaFeeds.of(weights.config(), batch, true, LlamaFeeds.Reduction.MEAN);
+        this.feeds = graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
         this.tokens = seqLen;
         List<String> trainables = new ArrayList<>(adapters.weights().keySet());
         SameDiffGradients library = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,

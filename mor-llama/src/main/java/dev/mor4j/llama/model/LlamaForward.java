@@ -21,10 +21,8 @@ public final class LlamaForward {
     }
 
     public static Result run(LlamaGraph graph, Batch batch, boolean hiddenStates) {
-        graph.requireSequenceLength(batch.seqLen());
         boolean loss = graph.hasLoss() && batch.labels() != null;
-        Map<String, INDArray> feeds = LlamaFeeds.of(graph.weights().config(), batch, loss, LlamaFeeds.Reduction.MEAN,
-                graph.weights().dataType());
+        Map<String, INDArray> feeds = graph.feeds(batch, loss, LlamaFeeds.Reduction.MEAN);
         if (graph.hasLoss() && !loss) {
             throw new IllegalArgumentException("this graph computes a loss: the batch needs labels");
         }

@@ -44,7 +44,7 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
  *
  * <p>A training graph computes attention in two causal query blocks ({@link CausalAttention#twoBlocks}), which
  * leaves out the scores that the causal mask would zero anyway; it therefore needs batches of at least two
- * positions ({@link #requireSequenceLength}), as every training example has (BOS and a label).
+ * positions (checked by {@link #feeds}), as every training example has (BOS and a label).
  *
  * <p>For generation with a key/value cache ({@link #forGeneration}) the same graph is built in one of two
  * further {@linkplain KvCacheMode modes}: {@link KvCacheMode#PREFILL} also outputs each layer's keys and
@@ -350,10 +350,18 @@ public final class LlamaGraph {
     }
 
     /**
-     * @throws MorException when this graph cannot run a batch of {@code seqLen} positions: a training graph
-     *                      needs at least 2 (its attention runs in two causal blocks)
+     * The placeholder values of {@code batch} for this graph ({@link LlamaFeeds#of}, in the weights' type).
+     *
+     * @param withLoss   also the labels' placeholders (the batch needs labels)
+     * @throws MorException when this graph cannot run a batch of that length: a training graph needs at least
+     *                      2 positions (its attention runs in two causal blocks)
      */
-    public void requireSequenceLength(int seqLen) {
+    public Map<String, INDArray> feeds(Batch batch, boolean withLoss, LlamaFeeds.Reduction reduction) {
+        requireSequenceLength(batch.seqLen());
+        return LlamaFeeds.of(weights.config(), batch, withLoss, reduction, weights.dataType());
+    }
+
+    private void requireSequenceLength(int seqLen) {
         if (causalBlocks && seqLen < 2) {
             throw new MorException("a training graph needs sequences of at least 2 tokens (its attention runs in two"
                     + " causal blocks); got a batch of " + seqLen + " token(s): there is no next-token label to"

@@ -15,7 +15,6 @@ import dev.mor4j.core.train.Trainer;
 import dev.mor4j.core.train.TrainerState;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
-import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -231,9 +230,7 @@ public final class LlamaFineTune {
     private SameDiffGradients.Batch microBatch(long step, int microBatch) {
         MicroBatch m = data.microBatch(step, microBatch);
         current = m;
-        graph.requireSequenceLength(m.batch().seqLen());
-        Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), m.batch(), true, options.lossReduction(),
-                model.weights().dataType());
+        Map<String, INDArray> feeds = graph.feeds(m.batch(), true, options.lossReduction());
         long rows = (long) m.batch().batchSize() * m.batch().seqLen();
         AdapterContext ctx = graph.adapterContext();
         feeds.putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, config.seed(), step, microBatch));
