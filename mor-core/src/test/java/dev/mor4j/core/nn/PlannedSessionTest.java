@@ -63,6 +63,16 @@ class PlannedSessionTest {
     }
 
     @Test
+    void aGraphWithARenamedVariableIsWalkedAgain() {
+        SameDiff sd = graph();
+        Map<String, INDArray> f = feeds(-1);
+        double loss = SessionMemory.output(sd, f, "loss").get("loss").getDouble(0);
+        sd.getVariable("y").rename("projected"); // same number of ops and variables, other names
+        assertEquals(loss, SessionMemory.output(sd, f, "loss").get("loss").getDouble(0), 0.0);
+        assertEquals(2, session(sd).walks());
+    }
+
+    @Test
     void aGraphThatGrewIsWalkedAgain() {
         SameDiff sd = graph();
         Map<String, INDArray> f = feeds(-1);
