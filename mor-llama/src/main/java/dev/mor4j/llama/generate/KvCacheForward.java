@@ -75,7 +75,7 @@ public final class KvCacheForward {
      */
     public Step prefill(int[][] ids) {
         Batch batch = new Batch(toLong(ids), null, null);
-        Map<String, INDArray> feeds = LlamaFeeds.of(config, batch, false, LlamaFeeds.Reduction.MEAN, dataType);
+        Map<String, INDArray> feeds = prefill.feeds(batch, false, LlamaFeeds.Reduction.MEAN);
         return run(prefill, feeds, batch.batchSize(), batch.seqLen());
     }
 
