@@ -101,12 +101,13 @@ def main():
     model = Model()
     inv = 1.0 / (10000 ** (torch.arange(0, HEAD_DIM, 2).float() / HEAD_DIM))
     angles = torch.outer(torch.arange(T).float(), inv)
-    cos, sin = torch.cat([angles, angles], -1).cos(), torch.cat([angles, angles], -1).sin()
+    angles = torch.cat([angles, angles], -1)                                      # [T, head_dim]
+    cos, sin = angles.cos(), angles.sin()
     mask = torch.full((T, T), float("-inf")).triu(1)
     ids = torch.randint(0, VOCAB, (T,))
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=2e-4)
-    x, w = torch.randn(512, 4096), torch.randn(11008, 4096)
+    x, w = torch.randn(T, HIDDEN), torch.randn(INTERMEDIATE, HIDDEN)
 
     def forward():
         with torch.no_grad():
@@ -139,7 +140,7 @@ def main():
           "MKL" if torch.backends.mkl.is_available() else "no MKL", torch.get_num_threads(), rounds))
     print("forward %.2f s  step %.2f s  step/forward %.2f  tokens/s %.1f  GEMM [512,4096]x[4096,11008] %.0f GFLOP/s"
           % (median(times["forward"]), median(times["step"]), ratio, T / median(times["step"]),
-             2 * 512 * 4096 * 11008 / 1e9 / median(times["gemm"])))
+             2 * T * HIDDEN * INTERMEDIATE / 1e9 / median(times["gemm"])))
 
 
 if __name__ == "__main__":
