@@ -15,8 +15,10 @@ import java.util.Set;
  *
  * <p>Reads both layouts: transformers 5 keeps rope theta in {@code rope_parameters.rope_theta},
  * transformers 4 in a top-level {@code rope_theta} (absent means 10000). Features this implementation
- * does not compute (attention or MLP bias, rope scaling other than the default, another model type or
- * activation) are refused with a message naming them, rather than silently computing something else.
+ * does not compute (attention or MLP bias, rope scaling other than the default and LLaMA 3.1's {@code llama3},
+ * another model type or activation) are refused with a message naming them, rather than silently computing
+ * something else. Rope scaling is read from {@code rope_parameters} (transformers 5) or the top-level
+ * {@code rope_scaling} (transformers 4).
  *
  * @param hiddenSize         H
  * @param intermediateSize   the MLP width
@@ -31,6 +33,7 @@ import java.util.Set;
  * @param maxPositionEmbeddings longest sequence the rotary tables cover
  * @param bosTokenId         may be null
  * @param eosTokenIds        may be empty
+ * @param ropeScaling        how the rotary frequencies are scaled ({@link RopeScaling#NONE} for the default)
  */
 public record LlamaConfig(
         int hiddenSize,
@@ -45,7 +48,8 @@ public record LlamaConfig(
         int vocabSize,
         int maxPositionEmbeddings,
         Integer bosTokenId,
-        List<Integer> eosTokenIds) {
+        List<Integer> eosTokenIds,
+        RopeScaling ropeScaling) {
 
     private static final Set<String> MODEL_TYPES = Set.of("llama", "mistral");
 
@@ -58,6 +62,16 @@ public record LlamaConfig(
             throw new MorException("config.json: head_dim must be even for rotary embeddings, got " + headDim);
         }
         eosTokenIds = List.copyOf(eosTokenIds);
+        ropeScaling = ropeScaling == null ? RopeScaling.NONE : ropeScaling;
+    }
+
+    /** A config with the default (unscaled) rotary embedding. */
+    public LlamaConfig(int hiddenSize, int intermediateSize, int numHiddenLayers, int numAttentionHeads,
+            int numKeyValueHeads, int headDim, double rmsNormEps, double ropeTheta, boolean tieWordEmbeddings,
+            int vocabSize, int maxPositionEmbeddings, Integer bosTokenId, List<Integer> eosTokenIds) {
+        this(hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads, headDim, rmsNormEps,
+                ropeTheta, tieWordEmbeddings, vocabSize, maxPositionEmbeddings, bosTokenId, eosTokenIds,
+                RopeScaling.NONE);
     }
 
     /** Loads {@code config.json} from a model directory (or the file itself). */
@@ -112,21 +126,11 @@ public record LlamaConfig(
                 kvHeads, headDim, f.reqDouble("rms_norm_eps"), theta,
                 root.path("tie_word_embeddings").asBoolean(false), f.reqInt("vocab_size"),
                 f.optInt("max_position_embeddings", 4096),
-                bos != null && bos.canConvertToInt() ? bos.asInt() : null, eos);
+                bos != null && bos.canConvertToInt() ? bos.asInt() : null, eos, ropeScaling(root, source));
     }
 
     private static double ropeTheta(JsonNode root, String source) {
         JsonNode params = root.get("rope_parameters");
-        JsonNode scaling = root.get("rope_scaling");
-        for (JsonNode n : new JsonNode[] {params, scaling}) {
-            if (n != null && n.isObject()) {
-                String type = n.has("rope_type") ? n.get("rope_type").asText() : n.path("type").asText("default");
-                if (!type.equals("default")) {
-                    throw new MorException(source + ": rope type '" + type
-                            + "' is not supported: only the default rotary embedding is implemented");
-                }
-            }
-        }
         if (params != null && params.has("rope_theta")) {
             return params.get("rope_theta").asDouble();
         }
@@ -134,6 +138,15 @@ public record LlamaConfig(
             return root.get("rope_theta").asDouble();
         }
         return 10000.0;
+    }
+
+    /** transformers 5's {@code rope_parameters} wins over the older top-level {@code rope_scaling}. */
+    private static RopeScaling ropeScaling(JsonNode root, String source) {
+        JsonNode params = root.get("rope_parameters");
+        if (params != null && !params.isNull()) {
+            return RopeScaling.fromJson(params, source + ": rope_parameters");
+        }
+        return RopeScaling.fromJson(root.get("rope_scaling"), source + ": rope_scaling");
     }
 
     public int kvGroups() {

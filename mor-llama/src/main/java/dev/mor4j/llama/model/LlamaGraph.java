@@ -171,7 +171,7 @@ public final class LlamaGraph {
         SDVariable b = bt.get(SDIndex.interval(0, 1)); // [1]
         SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
 
-        INDArray[] tables = RotaryTables.build(c.maxPositionEmbeddings(), c.headDim(), c.ropeTheta());
+        INDArray[] tables = RotaryTables.build(c.maxPositionEmbeddings(), c);
         SDVariable cos = sd.gather(sd.constant("rope.cos", tables[0].castTo(dt)), pos, 0); // [T, hd]
         SDVariable sin = sd.gather(sd.constant("rope.sin", tables[1].castTo(dt)), pos, 0); // [T, hd]
         RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, c.headDim(), dt);

@@ -84,6 +84,54 @@ class LlamaConfigTest {
         assertTrue(assertThrows(MorException.class, () -> load(type)).getMessage().contains("gpt2"));
     }
 
+    /** LLaMA 3.1's config.json as transformers 4 writes it: top-level rope_theta and rope_scaling. */
+    @Test
+    void readsLlama31RopeScalingInTheTransformers4Layout() throws Exception {
+        ObjectNode n = fixture();
+        n.remove("rope_parameters");
+        n.put("rope_theta", 500000.0);
+        ObjectNode scaling = n.putObject("rope_scaling");
+        scaling.put("factor", 8.0);
+        scaling.put("low_freq_factor", 1.0);
+        scaling.put("high_freq_factor", 4.0);
+        scaling.put("original_max_position_embeddings", 8192);
+        scaling.put("rope_type", "llama3");
+        LlamaConfig c = load(n);
+        assertEquals(500000.0, c.ropeTheta());
+        assertEquals(new RopeScaling(RopeScaling.Type.LLAMA3, 8.0, 1.0, 4.0, 8192), c.ropeScaling());
+    }
+
+    /** The same in transformers 5's layout: everything under rope_parameters. */
+    @Test
+    void readsLlama31RopeScalingInTheTransformers5Layout() throws Exception {
+        ObjectNode n = fixture();
+        ObjectNode params = (ObjectNode) n.get("rope_parameters");
+        params.put("rope_theta", 500000.0);
+        params.put("rope_type", "llama3");
+        params.put("factor", 32.0);
+        params.put("low_freq_factor", 1.0);
+        params.put("high_freq_factor", 4.0);
+        params.put("original_max_position_embeddings", 8192);
+        LlamaConfig c = load(n);
+        assertEquals(500000.0, c.ropeTheta());
+        assertEquals(new RopeScaling(RopeScaling.Type.LLAMA3, 32.0, 1.0, 4.0, 8192), c.ropeScaling());
+        assertEquals(RopeScaling.NONE, LlamaConfig.load(TestData.model("tiny-llama-f32")).ropeScaling(),
+                "rope_type default means no scaling");
+    }
+
+    @Test
+    void llama3ScalingWithoutItsFactorsIsRefusedByField() throws Exception {
+        ObjectNode n = fixture();
+        ObjectNode params = (ObjectNode) n.get("rope_parameters");
+        params.put("rope_type", "llama3");
+        params.put("factor", 8.0);
+        params.put("low_freq_factor", 1.0);
+        params.put("original_max_position_embeddings", 8192);
+        MorException e = assertThrows(MorException.class, () -> load(n));
+        assertTrue(e.getMessage().contains("rope_parameters") && e.getMessage().contains("'high_freq_factor'"),
+                e.getMessage());
+    }
+
     @Test
     void brokenJsonIsReported() throws Exception {
         Files.writeString(tmp.resolve("config.json"), "{\"hidden_size\": 32,");
