@@ -448,6 +448,28 @@ public final class SafetensorsFile implements TensorSource {
     }
 
     @Override
+    public INDArray getStored(String key) {
+        TensorInfo t = info(key);
+        DataType type = switch (t.dtype()) {
+            case F32 -> DataType.FLOAT;
+            case BF16 -> DataType.BFLOAT16;
+            case F16 -> DataType.HALF;
+            default -> throw keyError(key, "has dtype " + t.dtype() + "; expected a floating-point tensor (F32, F16"
+                    + " or BF16) (read integer tensors with getLong)");
+        };
+        elementCount(t);
+        if (t.shape().length == 0 || t.numel() == 0) {
+            return getFloat(key).castTo(type);
+        }
+        INDArray out = Nd4j.createUninitialized(type, t.shape(), 'c'); // the stored shape
+        ByteBuffer target = out.data().asNio();
+        int elementSize = t.dtype().byteSize();
+        // the file's little-endian bytes are the array's native bytes on the little-endian platforms ND4J runs on
+        readWindows(t, (bytes, at, count) -> target.duplicate().position(at * elementSize).put(bytes));
+        return out;
+    }
+
+    @Override
     public INDArray getLong(String key) {
         long[] data = longData(key);
         return longArray(data, info(key).shape());

@@ -258,6 +258,11 @@ public final class ShardedCheckpoint implements TensorSource {
     }
 
     @Override
+    public INDArray getStored(String key) {
+        return owner(key).getStored(key);
+    }
+
+    @Override
     public INDArray getLong(String key) {
         return owner(key).getLong(key);
     }

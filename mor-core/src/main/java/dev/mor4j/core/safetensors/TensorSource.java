@@ -31,6 +31,13 @@ public interface TensorSource extends AutoCloseable {
     INDArray getFloat(String key);
 
     /**
+     * A floating-point tensor in the type it is stored in (F32 as {@code DataType.FLOAT}, BF16 as
+     * {@code BFLOAT16}, F16 as {@code HALF}), in C order with the stored shape, copied from the file's bytes
+     * straight into the array's memory (no intermediate Java array). Fails for integer tensors.
+     */
+    INDArray getStored(String key);
+
+    /**
      * A tensor of dtype I64 or I32 as a {@code DataType.LONG} array in C order with the stored shape.
      * Fails for floating-point tensors.
      */

@@ -125,6 +125,30 @@ class SafetensorsFileTest {
         }
     }
 
+    /** 16-bit tensors stay 16-bit in memory: the same values as the upcast read, bit for bit, in half the bytes. */
+    @Test
+    void getStoredKeepsTheFileTypeWithTheSameValues() throws IOException {
+        try (SafetensorsFile bf16 = SafetensorsFile.open(bf16File()); SafetensorsFile f32 = SafetensorsFile.open(f32File())) {
+            for (String key : bf16.keys()) {
+                INDArray stored = bf16.getStored(key);
+                assertEquals(DataType.BFLOAT16, stored.dataType(), key);
+                assertArrayEquals(bf16.info(key).shape(), stored.shape(), key);
+                assertArrayEquals(bf16.floatData(key), stored.castTo(DataType.FLOAT).data().asFloat(), key);
+                INDArray exact = f32.getStored(key);
+                assertEquals(DataType.FLOAT, exact.dataType(), key);
+                assertArrayEquals(f32.floatData(key), exact.data().asFloat(), key);
+            }
+        }
+        int[] halves = {0x3C00, 0xC000, 0x3555, 0x7BFF, 0x0001, 0x03FF};
+        Path p = writeRaw(tmp.resolve("half.safetensors"),
+                "{\"h\":{\"dtype\":\"F16\",\"shape\":[2,3],\"data_offsets\":[0,12]}}", u16(halves));
+        try (SafetensorsFile f = SafetensorsFile.open(p)) {
+            INDArray a = f.getStored("h");
+            assertEquals(DataType.HALF, a.dataType());
+            assertArrayEquals(f.floatData("h"), a.castTo(DataType.FLOAT).data().asFloat());
+        }
+    }
+
     @Test
     void f16BuiltInMemory() throws IOException {
         int[] halves = {0x3C00, 0xC000, 0x3555, 0x7BFF, 0x0001, 0x03FF, 0x0400, 0x7C00, 0xFC00, 0x8000, 0x7E00, 0x0000};

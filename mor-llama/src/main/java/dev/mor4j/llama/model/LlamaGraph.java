@@ -176,8 +176,11 @@ public final class LlamaGraph {
         SDVariable sin = sd.gather(sd.constant("rope.sin", tables[1].castTo(dt)), pos, 0); // [T, hd]
         RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, c.headDim(), dt);
 
-        SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H]
+        SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H], stored type
         SDVariable x = sd.gather(embed, sd.reshape(ids, -1), 0); // [B·T, H]
+        if (embed.dataType() != dt) {
+            x = x.castTo(dt); // [B·T, H]: only the gathered rows are widened
+        }
         x = sd.identity("hidden.0", x);
         Shapes shapes = new Shapes(b, t);
         for (int l = 0; l < c.numHiddenLayers(); l++) {

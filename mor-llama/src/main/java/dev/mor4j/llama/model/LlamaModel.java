@@ -22,7 +22,8 @@ public final class LlamaModel {
 
     /**
      * Loads {@code config.json} and the safetensors weights ({@code model.safetensors} or a sharded
-     * checkpoint with {@code model.safetensors.index.json}); BF16 and F16 weights are upcast to float32.
+     * checkpoint with {@code model.safetensors.index.json}); BF16 and F16 projections and embeddings stay
+     * 16-bit in memory ({@link LlamaWeights}), read from the files without a float copy.
      */
     public static LlamaModel load(Path directory) {
         if (!Files.isDirectory(directory)) {
@@ -31,7 +32,7 @@ public final class LlamaModel {
         LlamaConfig config = LlamaConfig.load(directory);
         try (ShardedCheckpoint ckpt = ShardedCheckpoint.open(directory)) {
             LlamaWeights weights = LlamaWeights.load(config, ckpt.description(), new HashSet<>(ckpt.keys()),
-                    k -> ckpt.info(k).shape(), ckpt::getFloat);
+                    k -> ckpt.info(k).shape(), ckpt::getStored);
             return new LlamaModel(directory, config, weights);
         }
     }

@@ -17,6 +17,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The frozen weights of a LlamaForCausalLM, checked against its config: every expected key present with
  * its expected shape, no unexpected keys. All problems are reported together in one message.
+ *
+ * <p>The projections and the embedding table stay in the checkpoint's type: BF16 and F16 weights are held in 16
+ * bits (half the memory of float32) and widened to the compute type (FLOAT) inside the graph just before each
+ * product ({@link FrozenLinear#resident}); F32 weights are held as they are. The norm weights (a few vectors) are
+ * held in the compute type. Everything the graph computes is in the compute type, {@link #dataType()}.
  */
 public final class LlamaWeights {
 
@@ -26,15 +31,17 @@ public final class LlamaWeights {
                     "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
 
     private final LlamaConfig config;
-    private final INDArray embedTokens; // [V, H]
+    private final DataType computeType;
+    private final INDArray embedTokens; // [V, H] in the stored type
     private final INDArray[] inputNorm; // L × [H]
     private final INDArray[] postAttentionNorm; // L × [H]
     private final INDArray finalNorm; // [H]
     private final Map<String, FrozenLinear> linears; // "model.layers.{l}.{proj}" and "lm_head"
 
-    private LlamaWeights(LlamaConfig config, INDArray embedTokens, INDArray[] inputNorm, INDArray[] postAttentionNorm,
-            INDArray finalNorm, Map<String, FrozenLinear> linears) {
+    private LlamaWeights(LlamaConfig config, DataType computeType, INDArray embedTokens, INDArray[] inputNorm,
+            INDArray[] postAttentionNorm, INDArray finalNorm, Map<String, FrozenLinear> linears) {
         this.config = config;
+        this.computeType = computeType;
         this.embedTokens = embedTokens;
         this.inputNorm = inputNorm;
         this.postAttentionNorm = postAttentionNorm;
@@ -42,24 +49,50 @@ public final class LlamaWeights {
         this.linears = linears;
     }
 
-    private LlamaWeights(LlamaConfig config, Map<String, INDArray> w) {
+    /** Loads every weight through {@code load}, one at a time, releasing each loaded array once converted. */
+    private LlamaWeights(LlamaConfig config, Function<String, INDArray> load) {
         this.config = config;
+        this.computeType = DataType.FLOAT;
         int layers = config.numHiddenLayers();
-        this.embedTokens = w.get("model.embed_tokens.weight");
+        INDArray embed = load.apply("model.embed_tokens.weight"); // [V, H]
+        this.embedTokens = isSixteenBit(embed) ? embed : converted(embed, computeType);
         this.inputNorm = new INDArray[layers];
         this.postAttentionNorm = new INDArray[layers];
         this.linears = new LinkedHashMap<>();
         for (int l = 0; l < layers; l++) {
             String p = "model.layers." + l + ".";
-            inputNorm[l] = w.get(p + "input_layernorm.weight");
-            postAttentionNorm[l] = w.get(p + "post_attention_layernorm.weight");
+            inputNorm[l] = converted(load.apply(p + "input_layernorm.weight"), computeType);
             for (String proj : PROJECTIONS) {
-                linears.put(p + proj, new FrozenLinear(p + proj, w.get(p + proj + ".weight")));
+                if (proj.equals("mlp.gate_proj")) { // the checkpoint's order (expectedShapes)
+                    postAttentionNorm[l] = converted(load.apply(p + "post_attention_layernorm.weight"), computeType);
+                }
+                INDArray w = load.apply(p + proj + ".weight"); // [d_out, d_in]
+                linears.put(p + proj, FrozenLinear.resident(p + proj, w, computeType));
+                w.close(); // the layer holds its own transposed copy
             }
         }
-        this.finalNorm = w.get("model.norm.weight");
-        INDArray head = config.tieWordEmbeddings() ? embedTokens : w.get("lm_head.weight");
-        linears.put("lm_head", new FrozenLinear("lm_head", head));
+        this.finalNorm = converted(load.apply("model.norm.weight"), computeType);
+        if (config.tieWordEmbeddings()) {
+            linears.put("lm_head", FrozenLinear.resident("lm_head", embedTokens, computeType));
+        } else {
+            INDArray head = load.apply("lm_head.weight"); // [V, H]
+            linears.put("lm_head", FrozenLinear.resident("lm_head", head, computeType));
+            head.close();
+        }
+    }
+
+    private static boolean isSixteenBit(INDArray a) {
+        return a.dataType() == DataType.BFLOAT16 || a.dataType() == DataType.HALF;
+    }
+
+    /** {@code a} in {@code type}; a loaded array that had to be converted is released at once. */
+    private static INDArray converted(INDArray a, DataType type) {
+        if (a.dataType() == type) {
+            return a;
+        }
+        INDArray c = a.castTo(type);
+        a.close();
+        return c;
     }
 
     /**
@@ -97,7 +130,8 @@ public final class LlamaWeights {
      * @param source    description of where they come from (a directory), for messages
      * @param keys      every key the checkpoint holds
      * @param shapeOf   the shape of a key, without loading it
-     * @param load      loads a key as a FLOAT array
+     * @param load      loads a key as a new array of its stored type (16-bit weights are kept in 16 bits) or
+     *                  FLOAT, which the weights then own: called once per key in {@link #expectedShapes}'s order
      */
     public static LlamaWeights load(LlamaConfig config, String source, Set<String> keys,
             Function<String, long[]> shapeOf, Function<String, INDArray> load) {
@@ -123,11 +157,7 @@ public final class LlamaWeights {
             throw new MorException(source + ": the weights do not match config.json (" + problems.size()
                     + " problem" + (problems.size() == 1 ? "" : "s") + "):\n  " + String.join("\n  ", problems));
         }
-        Map<String, INDArray> w = new LinkedHashMap<>();
-        for (String k : expected.keySet()) {
-            w.put(k, load.apply(k));
-        }
-        return new LlamaWeights(config, w);
+        return new LlamaWeights(config, load);
     }
 
     private static boolean ignorable(String key, LlamaConfig c) {
@@ -141,7 +171,8 @@ public final class LlamaWeights {
 
     /**
      * The weights under their Hugging Face keys, as {@code save_pretrained} writes them ({@code lm_head.weight}
-     * omitted when tied), with some projections replaced.
+     * omitted when tied), with some projections replaced. Projections and the embedding come in the type they
+     * are held in (16-bit for a 16-bit checkpoint), the norm weights in the compute type.
      *
      * @param replaced module name (e.g. {@code model.layers.0.mlp.up_proj}) → weight {@code [d_out, d_in]}
      */
@@ -153,35 +184,35 @@ public final class LlamaWeights {
             m.put(p + "input_layernorm.weight", inputNorm[l]);
             m.put(p + "post_attention_layernorm.weight", postAttentionNorm[l]);
             for (String proj : PROJECTIONS) {
-                m.put(p + proj + ".weight", replaced.getOrDefault(p + proj, linears.get(p + proj).weight()));
+                m.put(p + proj + ".weight", replaced.getOrDefault(p + proj, linears.get(p + proj).storedWeight()));
             }
         }
         m.put("model.norm.weight", finalNorm);
         if (!config.tieWordEmbeddings()) {
-            m.put("lm_head.weight", linears.get("lm_head").weight());
+            m.put("lm_head.weight", linears.get("lm_head").storedWeight());
         }
         return m;
     }
 
-    /** The floating-point type the weights are held (and the graph computes) in; FLOAT as loaded. */
+    /** The floating-point type the graph computes in (FLOAT as loaded; 16-bit weights are widened to it). */
     public DataType dataType() {
-        return embedTokens.dataType();
+        return computeType;
     }
 
     /** A copy of these weights in another floating-point type, e.g. DOUBLE for precise numerical checks. */
     public LlamaWeights castTo(DataType type) {
         Map<String, FrozenLinear> cast = new LinkedHashMap<>();
-        linears.forEach((k, f) -> cast.put(k, new FrozenLinear(k, f.weight(), type)));
+        linears.forEach((k, f) -> cast.put(k, new FrozenLinear(k, f.storedWeight(), type)));
         INDArray[] in = new INDArray[inputNorm.length];
         INDArray[] post = new INDArray[postAttentionNorm.length];
         for (int l = 0; l < in.length; l++) {
             in[l] = inputNorm[l].castTo(type);
             post[l] = postAttentionNorm[l].castTo(type);
         }
-        return new LlamaWeights(config, embedTokens.castTo(type), in, post, finalNorm.castTo(type), cast);
+        return new LlamaWeights(config, type, embedTokens.castTo(type), in, post, finalNorm.castTo(type), cast);
     }
 
-    /** {@code [V, H]} */
+    /** {@code [V, H]}, in the type it is held in (16-bit for a 16-bit checkpoint, else the compute type). */
     public INDArray embedTokens() {
         return embedTokens;
     }

@@ -1,0 +1,96 @@
+package dev.mor4j.llama.model;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.safetensors.SafetensorsFile;
+import dev.mor4j.core.safetensors.ShardedCheckpoint;
+import dev.mor4j.llama.TestData;
+import dev.mor4j.llama.adapter.LlamaAdapters;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * A BF16 checkpoint stays 16-bit in memory, and computes exactly what the same checkpoint upcast to float32 at load
+ * computes: the graph widens each weight with the same exact conversion, so logits and adapter gradients agree bit
+ * for bit.
+ */
+class ResidentWeightsTest {
+
+    private static SafetensorsFile goldens;
+    private static Batch batch;
+
+    @BeforeAll
+    static void open() {
+        goldens = SafetensorsFile.open(TestData.goldens("goldens-base-mor.safetensors"));
+        batch = TestData.batch(goldens);
+    }
+
+    @AfterAll
+    static void close() {
+        goldens.close();
+    }
+
+    /** The BF16 checkpoint read the old way: every tensor upcast to FLOAT while loading. */
+    private static LlamaWeights upcastAtLoad() {
+        LlamaModel resident = LlamaModel.load(TestData.model("tiny-llama-bf16"));
+        try (ShardedCheckpoint ckpt = ShardedCheckpoint.open(TestData.model("tiny-llama-bf16"))) {
+            return LlamaWeights.load(resident.config(), ckpt.description(), new HashSet<>(ckpt.keys()),
+                    k -> ckpt.info(k).shape(), ckpt::getFloat);
+        }
+    }
+
+    @Test
+    void sixteenBitWeightsStaySixteenBit() {
+        LlamaWeights w = LlamaModel.load(TestData.model("tiny-llama-bf16")).weights();
+        assertEquals(DataType.FLOAT, w.dataType(), "the graph computes in float32");
+        assertEquals(DataType.BFLOAT16, w.embedTokens().dataType());
+        for (String name : w.linearNames()) {
+            assertEquals(DataType.BFLOAT16, w.linear(name).storedType(), name);
+            assertEquals(DataType.FLOAT, w.linear(name).dataType(), name);
+        }
+        assertEquals(DataType.FLOAT, w.finalNorm().dataType());
+        LlamaWeights f32 = LlamaModel.load(TestData.model("tiny-llama-f32")).weights();
+        assertEquals(DataType.FLOAT, f32.linear("lm_head").storedType(), "F32 checkpoints are held as they are");
+    }
+
+    @Test
+    void logitsEqualThoseOfTheUpcastCheckpoint() {
+        LlamaWeights resident = LlamaModel.load(TestData.model("tiny-llama-bf16")).weights();
+        LlamaForward.Result a = LlamaForward.run(LlamaGraph.base(resident, true), batch, true);
+        LlamaForward.Result b = LlamaForward.run(LlamaGraph.base(upcastAtLoad(), true), batch, true);
+        assertEquals(0.0, TestData.maxAbsDiff(a.logits(), b.logits()));
+        assertEquals(b.loss(), a.loss());
+    }
+
+    @Test
+    void adapterGradientsEqualThoseOfTheUpcastCheckpoint() {
+        LlamaWeights resident = LlamaModel.load(TestData.model("tiny-llama-bf16")).weights();
+        LlamaWeights upcast = upcastAtLoad();
+        Map<String, INDArray> ga = gradients(resident);
+        Map<String, INDArray> gb = gradients(upcast);
+        assertEquals(gb.keySet(), ga.keySet());
+        for (String k : ga.keySet()) {
+            assertEquals(0.0, TestData.maxAbsDiff(ga.get(k), gb.get(k)), k);
+        }
+    }
+
+    /** LoRA on every projection (the frozen layers' backward runs through all of them), random B so dA ≠ 0. */
+    private static Map<String, INDArray> gradients(LlamaWeights weights) {
+        AdapterConfig lora = new AdapterConfig("LORA", 4, 8, 0.0, java.util.List.of("q_proj", "k_proj", "v_proj",
+                "o_proj", "gate_proj", "up_proj", "down_proj"), false, false, null, null, null, null, null, "CAUSAL_LM",
+                null);
+        LlamaAdapters a = LlamaAdapters.create(weights, lora, 7);
+        Map<String, INDArray> w = new LinkedHashMap<>(a.weights());
+        w.replaceAll((k, v) -> k.endsWith("lora_B.weight") ? v.assign(0.01) : v);
+        LlamaGraph g = a.graph(weights, true, true);
+        Map<String, INDArray> feeds = g.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
+        return g.sd().calculateGradients(feeds, a.weights().keySet().toArray(new String[0]));
+    }
+}
