@@ -39,6 +39,25 @@ public final class SessionMemory {
         sd.getSessions().put(thread, session);
     }
 
+    /**
+     * Installs in {@code other}, for the calling thread, a session that shares {@code owner}'s array cache
+     * (installing {@code owner}'s first if needed). Graphs that run one after another on one thread, such as the
+     * layers of a model run segment by segment, then reuse each other's released arrays instead of each keeping
+     * a cache of its own.
+     */
+    public static void shareCache(SameDiff owner, SameDiff other) {
+        install(owner);
+        long thread = Thread.currentThread().getId();
+        SessionCache cache = (SessionCache) owner.getSessions().get(thread).getMmgr();
+        InferenceSession s = other.getSessions().get(thread);
+        if (s != null && s.getMmgr() == cache) {
+            return;
+        }
+        InferenceSession session = new PlannedSession(other);
+        session.setMmgr(cache);
+        other.getSessions().put(thread, session);
+    }
+
     /** True when the calling thread's session of {@code sd} is one {@link #install} made. */
     public static boolean installed(SameDiff sd) {
         InferenceSession s = sd.getSessions().get(Thread.currentThread().getId());

@@ -69,6 +69,14 @@ public final class LlamaGraph {
     public static final String LOGITS = "logits";
     public static final String LOSS = "loss";
     public static final String TOTAL_LOSS = "total_loss";
+    /** A {@linkplain #segment segment}'s input: the hidden states entering its first layer, {@code [B·T, H]}. */
+    public static final String HIDDEN_IN = "hidden_in";
+    /** A segment's output: the hidden states leaving its last layer, {@code [B·T, H]}. */
+    public static final String HIDDEN_OUT = "hidden_out";
+    /** A training segment's placeholder for the loss's gradient with respect to {@link #HIDDEN_OUT}. */
+    public static final String GRAD_OUT = "grad_out";
+    /** A training segment's auxiliary losses (router load balancing), summed; present only when it has some. */
+    public static final String AUX_LOSS = "aux_loss";
 
     /** How a graph takes part in key/value caching for generation. */
     public enum KvCacheMode {
@@ -88,10 +96,23 @@ public final class LlamaGraph {
     private final KvCacheMode kvCache;
     /** Attention in two causal query blocks ({@link CausalAttention#twoBlocks}): training graphs. */
     private final boolean causalBlocks;
+    /** Whether the graph is built for training (dropout masks, auxiliary losses). */
+    private final boolean training;
+    /** The decoder layers this graph computes: {@code [firstLayer, endLayer)}; all of them unless a segment. */
+    private final int firstLayer;
+    private final int endLayer;
 
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
             boolean training, boolean withLoss, KvCacheMode kvCache) {
+        this(weights, adapters, adapterWeights, training, withLoss, kvCache, 0, weights.config().numHiddenLayers());
+    }
+
+    private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
+            boolean training, boolean withLoss, KvCacheMode kvCache, int firstLayer, int endLayer) {
         this.weights = weights;
+        this.training = training;
+        this.firstLayer = firstLayer;
+        this.endLayer = endLayer;
         this.sd = SameDiff.create();
         // Hold the given arrays themselves: SameDiff's default holders copy every constant and variable, which
         // doubles the memory of the frozen weights and detaches the variables from the adapter weight map.
@@ -134,6 +155,32 @@ public final class LlamaGraph {
         return new LlamaGraph(weights, adapters, adapterWeights, false, false, mode);
     }
 
+    /**
+     * A graph of decoder layers {@code [firstLayer, endLayer)} alone, for running a model layer by layer (see
+     * {@link dev.mor4j.llama.train.LayerwiseGradients}). A segment that starts at layer 0 begins with the embedding
+     * lookup, any other takes the hidden states as the placeholder {@link #HIDDEN_IN} {@code [B·T, H]}. A segment
+     * that ends at the last layer ends as the whole graph does (final norm, {@code logits}, and with
+     * {@code training} the loss and {@code total_loss}); any other outputs {@link #HIDDEN_OUT} {@code [B·T, H]}, and
+     * with {@code training} takes the loss's gradient with respect to it as the placeholder {@link #GRAD_OUT} and
+     * defines {@code total_loss = Σ HIDDEN_OUT ⊙ GRAD_OUT + Σ aux}, whose gradients with respect to its input and
+     * its adapter weights are the whole model's (chain rule), and {@link #AUX_LOSS} when it has auxiliary losses.
+     * Every segment also takes {@code input_ids} (for the batch shape), {@code position_ids}, {@code attn_bias} and
+     * {@code token_mask}.
+     *
+     * @param training a training segment (dropout, auxiliary losses, loss and gradient placeholders); else the
+     *                 segment computes its output (or the logits) only
+     */
+    public static LlamaGraph segment(LlamaWeights weights, Map<String, AdapterLayer> adapters,
+            Map<String, INDArray> adapterWeights, int firstLayer, int endLayer, boolean training) {
+        int layers = weights.config().numHiddenLayers();
+        if (firstLayer < 0 || endLayer > layers || firstLayer >= endLayer) {
+            throw new IllegalArgumentException("a segment needs 0 ≤ first < end ≤ " + layers + "; got [" + firstLayer
+                    + ", " + endLayer + ")");
+        }
+        return new LlamaGraph(weights, adapters, adapterWeights, training, training && endLayer == layers,
+                KvCacheMode.NONE, firstLayer, endLayer);
+    }
+
     /** The placeholder of layer {@code l}'s cached keys {@code [B, n_kv, P, hd]} (DECODE mode). */
     public static String pastKey(int layer) {
         return "past." + layer + ".key";
@@ -171,23 +218,32 @@ public final class LlamaGraph {
         SDVariable b = bt.get(SDIndex.interval(0, 1)); // [1]
         SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
 
-        INDArray[] tables = RotaryTables.build(c.maxPositionEmbeddings(), c);
+        INDArray[] tables = weights.rotaryTables(); // 2 × [positions, hd], shared by every graph of these weights
         SDVariable cos = sd.gather(sd.constant("rope.cos", tables[0].castTo(dt)), pos, 0); // [T, hd]
         SDVariable sin = sd.gather(sd.constant("rope.sin", tables[1].castTo(dt)), pos, 0); // [T, hd]
         RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, c.headDim(), dt);
 
-        SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H], stored type
-        SDVariable x = sd.gather(embed, sd.reshape(ids, -1), 0); // [B·T, H]
-        if (embed.dataType() != dt) {
-            x = x.castTo(dt); // [B·T, H]: only the gathered rows are widened
+        SDVariable x; // [B·T, H]
+        if (firstLayer == 0) {
+            SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H], stored type
+            x = sd.gather(embed, sd.reshape(ids, -1), 0); // [B·T, H]
+            if (embed.dataType() != dt) {
+                x = x.castTo(dt); // [B·T, H]: only the gathered rows are widened
+            }
+        } else {
+            x = sd.placeHolder(HIDDEN_IN, dt, -1, c.hiddenSize()); // [B·T, H]
         }
-        x = sd.identity("hidden.0", x);
+        x = sd.identity("hidden." + firstLayer, x);
         Shapes shapes = new Shapes(b, t);
-        for (int l = 0; l < c.numHiddenLayers(); l++) {
+        for (int l = firstLayer; l < endLayer; l++) {
             x = decoderLayer(l, x, rope, bias, shapes);
             if (l < c.numHiddenLayers() - 1) {
                 x = sd.identity("hidden." + (l + 1), x);
             }
+        }
+        if (endLayer < c.numHiddenLayers()) {
+            defineSegmentOutput(x);
+            return;
         }
         x = rmsNorm("model.norm", x, weights.finalNorm());
         x = sd.identity("hidden." + c.numHiddenLayers(), x);
@@ -198,6 +254,31 @@ public final class LlamaGraph {
         if (withLoss) {
             defineLoss(x, logits);
         }
+    }
+
+    /**
+     * The end of a segment that stops before the last layer: {@link #HIDDEN_OUT}, and for training the surrogate
+     * loss {@code Σ HIDDEN_OUT ⊙ GRAD_OUT} (its gradient with respect to {@code HIDDEN_OUT} is {@code GRAD_OUT}) plus
+     * the auxiliary losses.
+     *
+     * @param x the last layer's output {@code [B·T, H]}
+     */
+    private void defineSegmentOutput(SDVariable x) {
+        SDVariable out = sd.identity(HIDDEN_OUT, x); // [B·T, H]
+        if (!training) {
+            return;
+        }
+        SDVariable upstream = sd.placeHolder(GRAD_OUT, weights.dataType(), -1, weights.config().hiddenSize()); // [B·T, H]
+        SDVariable total = out.mul(upstream).sum(); // scalar
+        if (!adapterContext.auxLosses().isEmpty()) {
+            SDVariable aux = adapterContext.auxLosses().get(0);
+            for (SDVariable a : adapterContext.auxLosses().subList(1, adapterContext.auxLosses().size())) {
+                aux = aux.add(a);
+            }
+            aux = sd.identity(AUX_LOSS, aux);
+            total = total.add(aux);
+        }
+        sd.setLossVariables(sd.identity(TOTAL_LOSS, total));
     }
 
     /** Dynamic shape vectors built from the batch's {B, T}. */
@@ -390,6 +471,16 @@ public final class LlamaGraph {
 
     public boolean hasLoss() {
         return withLoss;
+    }
+
+    /** The first decoder layer this graph computes (0 unless a {@link #segment}). */
+    public int firstLayer() {
+        return firstLayer;
+    }
+
+    /** One past the last decoder layer this graph computes (all layers unless a {@link #segment}). */
+    public int endLayer() {
+        return endLayer;
     }
 
     /** How this graph takes part in key/value caching ({@link KvCacheMode#NONE} unless built for generation). */

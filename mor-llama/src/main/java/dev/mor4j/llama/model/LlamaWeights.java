@@ -37,6 +37,7 @@ public final class LlamaWeights {
     private final INDArray[] postAttentionNorm; // L × [H]
     private final INDArray finalNorm; // [H]
     private final Map<String, FrozenLinear> linears; // "model.layers.{l}.{proj}" and "lm_head"
+    private INDArray[] rotaryTables; // {cos, sin}, each [max_position_embeddings, hd]; made on first use
 
     private LlamaWeights(LlamaConfig config, DataType computeType, INDArray embedTokens, INDArray[] inputNorm,
             INDArray[] postAttentionNorm, INDArray finalNorm, Map<String, FrozenLinear> linears) {
@@ -210,6 +211,21 @@ public final class LlamaWeights {
             post[l] = postAttentionNorm[l].castTo(type);
         }
         return new LlamaWeights(config, type, embedTokens.castTo(type), in, post, finalNorm.castTo(type), cast);
+    }
+
+    /**
+     * The cosine and sine tables of the config's rotary embedding ({@link RotaryTables}) for every position up to
+     * {@code max_position_embeddings}, in the compute type: computed once and shared by every graph built on these
+     * weights (LLaMA 3.1's 131072 positions take 64 MB per table).
+     *
+     * @return {cos, sin}, each {@code [max_position_embeddings, hd]}
+     */
+    public synchronized INDArray[] rotaryTables() {
+        if (rotaryTables == null) {
+            INDArray[] t = RotaryTables.build(config.maxPositionEmbeddings(), config);
+            rotaryTables = new INDArray[] {t[0].castTo(computeType), t[1].castTo(computeType)};
+        }
+        return rotaryTables.clone();
     }
 
     /** {@code [V, H]}, in the type it is held in (16-bit for a 16-bit checkpoint, else the compute type). */

@@ -6,6 +6,7 @@ import dev.mor4j.core.adapter.AdapterMethod;
 import dev.mor4j.core.adapter.ParameterCount;
 import dev.mor4j.core.train.CheckpointStore;
 import dev.mor4j.core.train.DropoutMasks;
+import dev.mor4j.core.train.GradientSource;
 import dev.mor4j.core.train.MetricsLog;
 import dev.mor4j.core.train.SameDiffGradients;
 import dev.mor4j.core.train.StepMetrics;
@@ -24,6 +25,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
+import java.util.function.IntFunction;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -61,7 +63,10 @@ public final class LlamaFineTune {
     private final String baseModelName;
     private final Consumer<String> messages;
     private final List<TrainListener> listeners;
-    private final LlamaGraph graph;
+    private final LlamaGraph graph; // null when recomputing layer by layer
+    private final LlamaGraph feedsGraph; // the graph whose feeds() builds the micro-batches' placeholders
+    private final MemoryPlan memoryPlan;
+    private final boolean recomputing;
     private final TrainingData data;
     private final RouterStats routerStats;
     private final List<String> routerVariables;
@@ -85,26 +90,49 @@ public final class LlamaFineTune {
         this.listeners = List.copyOf(b.listeners);
         this.data = new TrainingData(b.examples, options.batchSize(), config.gradientAccumulationSteps(),
                 config.seed(), options.groupByLength());
-        this.graph = adapters.graph(model.weights(), true, true);
-        AdapterContext ctx = graph.adapterContext();
-        this.routerVariables = new ArrayList<>(ctx.routerOutputs().values());
+        int longest = b.examples.stream().mapToInt(EncodedExample::length).max().orElse(1);
+        this.memoryPlan = MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), longest);
+        this.recomputing = resolve(b.recompute, memoryPlan, options.batchSize(), longest,
+                len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len)
+                        .withLimit(memoryPlan.limitBytes(), memoryPlan.limitSource()));
         AdapterMethod method = adapters.config().method();
         boolean mixture = method == AdapterMethod.MOR || method == AdapterMethod.MOELORA;
-        this.routerStats = new RouterStats(new ArrayList<>(ctx.routerOutputs().keySet()),
-                mixture ? adapters.config().experts() : 0);
-
         List<String> trainables = new ArrayList<>(adapters.weights().keySet());
-        SameDiffGradients gradients = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
-                this::microBatch);
-        Map<String, INDArray> arrays = gradients.trainableArrays();
+        GradientSource gradients;
+        Map<String, INDArray> arrays;
+        List<String> routerPrefixes;
+        if (recomputing) {
+            this.graph = null;
+            LayerwiseGradients layerwise = new LayerwiseGradients(model.weights(), adapters, config.seed(),
+                    this::microBatchFeeds);
+            this.routerVariables = layerwise.routerOutputs();
+            routerPrefixes = layerwise.routerPrefixes();
+            if (!routerVariables.isEmpty()) {
+                layerwise.withRouterOutputs(this::countRouterWeights);
+            }
+            arrays = layerwise.trainableArrays();
+            gradients = layerwise;
+            this.feedsGraph = layerwise.segments().get(0);
+        } else {
+            this.graph = adapters.graph(model.weights(), true, true);
+            AdapterContext ctx = graph.adapterContext();
+            this.routerVariables = new ArrayList<>(ctx.routerOutputs().values());
+            routerPrefixes = new ArrayList<>(ctx.routerOutputs().keySet());
+            SameDiffGradients whole = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
+                    this::microBatch);
+            if (!routerVariables.isEmpty()) {
+                whole.withOutputs(routerVariables, this::countRouterWeights);
+            }
+            arrays = whole.trainableArrays();
+            gradients = whole;
+            this.feedsGraph = graph;
+        }
+        this.routerStats = new RouterStats(routerPrefixes, mixture ? adapters.config().experts() : 0);
         for (String k : trainables) {
             if (arrays.get(k) != adapters.weights().get(k)) {
                 throw new IllegalStateException("the graph holds a copy of adapter weight '" + k
                         + "'; training would not update the adapter's arrays");
             }
-        }
-        if (!routerVariables.isEmpty()) {
-            gradients.withOutputs(routerVariables, this::countRouterWeights);
         }
         this.trainer = new Trainer(config, arrays, gradients)
                 .dataPosition(() -> data.positionJson(trainer().globalStep()))
@@ -113,6 +141,65 @@ public final class LlamaFineTune {
             trainer.checkpoints(new CheckpointStore(outputDir, config.saveTotalLimit()))
                     .checkpointHook((dir, step) -> writeAdapter(dir));
         }
+    }
+
+    /**
+     * Whether to recompute, from the user's choice and the plan.
+     *
+     * @throws MorException when the run will not fit: naming the estimate, the limit and what would fit
+     */
+    static boolean resolve(Recompute choice, MemoryPlan plan, int batchSize, int longest,
+            IntFunction<MemoryPlan> planOfLength) {
+        boolean recompute = switch (choice) {
+            case ON -> true;
+            case OFF -> false;
+            case AUTO -> !plan.fits(false);
+        };
+        if (plan.fits(recompute)) {
+            return recompute;
+        }
+        StringBuilder fix = new StringBuilder();
+        if (!recompute && plan.fits(true)) {
+            fix.append("recompute activations (--recompute on or auto); ");
+        }
+        int shorter = longestThatFits(planOfLength, longest);
+        if (shorter >= 2) {
+            fix.append("a max length of at most ").append(shorter).append(" tokens with batch ").append(batchSize)
+                    .append(" and recomputation; ");
+        }
+        fix.append("or a larger limit (MOR_JAVA_OPTS=\"-Dorg.bytedeco.javacpp.maxbytes=... "
+                + "-Dorg.bytedeco.javacpp.maxphysicalbytes=...\", on a machine with more memory)");
+        throw new MorException("this run will not fit in memory: it needs about " + MemoryPlan.gb(plan.peak(recompute))
+                + " (frozen weights " + MemoryPlan.gb(plan.weightBytes()) + ", adapters + AdamW "
+                + MemoryPlan.gb(plan.adapterBytes()) + ", activations " + MemoryPlan.gb(recompute ? plan.recomputeBytes()
+                : plan.activationBytes()) + " at batch " + batchSize + " and length " + longest
+                + (recompute ? " with" : " without") + " recomputation) but the limit is "
+                + MemoryPlan.gb(plan.limitBytes()) + " (" + plan.limitSource() + "). What would fit: " + fix);
+    }
+
+    /** The longest sequence that fits with recomputation (bisection over the plan), or 0 when none does. */
+    private static int longestThatFits(IntFunction<MemoryPlan> planOfLength, int longest) {
+        int lo = 0;
+        int hi = longest;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) / 2;
+            if (planOfLength.apply(mid).fits(true)) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+
+    /** The memory plan this run was checked against. */
+    public MemoryPlan memoryPlan() {
+        return memoryPlan;
+    }
+
+    /** Whether this run recomputes activations layer by layer ({@link LayerwiseGradients}). */
+    public boolean recomputing() {
+        return recomputing;
     }
 
     /**
@@ -197,6 +284,7 @@ public final class LlamaFineTune {
     public FineTuneResult train(long untilStep) {
         if (!announced) {
             messages.accept(parameterCount().format());
+            messages.accept(memoryPlan.format(recomputing));
             announced = true;
         }
         callMetrics = new ArrayList<>();
@@ -227,13 +315,21 @@ public final class LlamaFineTune {
         }
     }
 
+    /** A micro-batch's feeds for the whole training graph, dropout masks included. */
     private SameDiffGradients.Batch microBatch(long step, int microBatch) {
+        SameDiffGradients.Batch b = microBatchFeeds(step, microBatch);
+        long rows = (long) current.batch().batchSize() * current.batch().seqLen();
+        AdapterContext ctx = graph.adapterContext();
+        b.placeholders().putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, config.seed(), step,
+                microBatch));
+        return b;
+    }
+
+    /** A micro-batch's feeds without dropout masks (the layer-by-layer path draws them per layer). */
+    private SameDiffGradients.Batch microBatchFeeds(long step, int microBatch) {
         MicroBatch m = data.microBatch(step, microBatch);
         current = m;
-        Map<String, INDArray> feeds = graph.feeds(m.batch(), true, options.lossReduction());
-        long rows = (long) m.batch().batchSize() * m.batch().seqLen();
-        AdapterContext ctx = graph.adapterContext();
-        feeds.putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, config.seed(), step, microBatch));
+        Map<String, INDArray> feeds = feedsGraph.feeds(m.batch(), true, options.lossReduction());
         return new SameDiffGradients.Batch(feeds, m.batch().tokenCount());
     }
 
@@ -288,8 +384,16 @@ public final class LlamaFineTune {
         return outputDir;
     }
 
-    /** The training graph (one for the whole run). */
+    /**
+     * The training graph (one for the whole run).
+     *
+     * @throws IllegalStateException when the run recomputes layer by layer: it then has one graph per layer
+     */
     public LlamaGraph graph() {
+        if (graph == null) {
+            throw new IllegalStateException("this run recomputes activations layer by layer: it has one graph per"
+                    + " decoder layer, not one training graph");
+        }
         return graph;
     }
 
@@ -317,6 +421,7 @@ public final class LlamaFineTune {
         private String baseModelName;
         private Consumer<String> messages = System.err::println;
         private final List<TrainListener> listeners = new ArrayList<>();
+        private Recompute recompute = Recompute.AUTO;
 
         private Builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
             this.model = model;
@@ -351,6 +456,15 @@ public final class LlamaFineTune {
         /** Receives informational lines such as the trainable parameter count (default: standard error). */
         public Builder messages(Consumer<String> messages) {
             this.messages = messages;
+            return this;
+        }
+
+        /**
+         * Whether to recompute each layer's activations in the backward pass ({@link Recompute#AUTO}: only when the
+         * run would not fit in memory otherwise).
+         */
+        public Builder recompute(Recompute recompute) {
+            this.recompute = recompute;
             return this;
         }
 

@@ -1,0 +1,158 @@
+package dev.mor4j.llama.train;
+
+import dev.mor4j.core.nn.FrozenLinear;
+import dev.mor4j.llama.config.LlamaConfig;
+import dev.mor4j.llama.model.LlamaWeights;
+import java.util.Locale;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * The estimated peak off-heap memory of a fine-tuning run, worked out before it starts, and the limit it must fit.
+ *
+ * <p>With {@code n = B·T} tokens of a micro-batch (B examples padded to length T), hidden size {@code H},
+ * intermediate size {@code I}, query heads {@code h}, vocabulary {@code V}, {@code L} layers and 4-byte floats:
+ * <pre>
+ *   weights      = the frozen arrays as held (2 bytes per parameter for BF16/F16 checkpoints, 4 for F32)
+ *                  + the rotary tables 2 · max_position_embeddings · head_dim · 4
+ *   adapters     = 5 · 4 · trainable parameters   (weights, the pass's gradients, their running sum, AdamW m and v)
+ *   layer(n)     = 4 · (c_H · n · H + c_I · n · I + c_S · B · h · T²)            one layer's activations kept for backward
+ *   widened      = 4 · (parameters of one layer's projections), 0 for an F32 checkpoint   (its float32 weights)
+ *   head(n)      = 4 · c_V · n · V + (4 · V · H if lm_head is 16-bit)             logits, exp and the loss's gradient
+ *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(n)
+ *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(n) + 2 · 4 · n · H
+ * </pre>
+ * The constants were measured on the 2-layer LLaMA-2-7B-width model with MoR on gate/up/down (docs/benchmarks.md,
+ * "Full-size checkpoints"): {@value #C_HIDDEN} [n, H] arrays, {@value #C_INTERMEDIATE} [n, I] arrays and
+ * {@value #C_SCORES} score arrays per layer, {@value #C_VOCAB} [n, V] arrays at the head. Adapters on more
+ * projections keep a few more arrays; the estimate is meant to be within about 15 % of the measured peak.
+ *
+ * <p>The limit is JavaCPP's {@code org.bytedeco.javacpp.maxbytes} (off-heap arrays) and
+ * {@code maxphysicalbytes} less the Java heap (the whole process), whichever is smaller; where neither is set,
+ * the machine's memory less the heap.
+ *
+ * @param weightBytes          frozen weights as held, with the rotary tables
+ * @param adapterBytes         adapters, gradients and AdamW state
+ * @param activationBytes      activations without recomputation (all layers, the head, and widened weights)
+ * @param recomputeBytes       activations with recomputation (layer inputs, one layer, the head)
+ * @param limitBytes           what the process may allocate off-heap
+ * @param limitSource          where the limit comes from, for messages
+ */
+public record MemoryPlan(long weightBytes, long adapterBytes, long activationBytes, long recomputeBytes,
+        long limitBytes, String limitSource) {
+
+    /** {@code [n, H]} arrays a decoder layer keeps for its backward pass (norms, attention, MLP, adapters). */
+    public static final double C_HIDDEN = 24;
+    /** {@code [n, I]} arrays a decoder layer keeps (gate, up, their product, SiLU, adapter deltas). */
+    public static final double C_INTERMEDIATE = 9;
+    /** {@code [B, h, T, T]} arrays a decoder layer keeps (scores, softmax; two causal blocks keep 3/4 of each). */
+    public static final double C_SCORES = 2.5;
+    /** {@code [n, V]} arrays at the head (logits, exp, exp less the label). */
+    public static final double C_VOCAB = 3;
+
+    /** Headroom on top of the estimate for fragmentation and small arrays. */
+    static final double MARGIN = 1.10;
+
+    /**
+     * The plan for micro-batches of {@code batchSize} examples of at most {@code seqLen} tokens.
+     *
+     * @param trainableParameters the adapters' trainable parameter count
+     */
+    public static MemoryPlan of(LlamaWeights weights, long trainableParameters, int batchSize, int seqLen) {
+        LlamaConfig c = weights.config();
+        long weightBytes = 2L * c.maxPositionEmbeddings() * c.headDim() * 4;
+        long layerParams = 0;
+        boolean sixteen = false;
+        for (String name : weights.linearNames()) {
+            FrozenLinear f = weights.linear(name);
+            weightBytes += bytes(f.weightTransposed());
+            sixteen |= f.storedType() != f.dataType();
+            if (name.startsWith("model.layers.0.")) {
+                layerParams += f.weightTransposed().length();
+            }
+        }
+        if (!c.tieWordEmbeddings()) {
+            weightBytes += bytes(weights.embedTokens());
+        }
+        for (int l = 0; l < c.numHiddenLayers(); l++) {
+            weightBytes += bytes(weights.inputNorm(l)) + bytes(weights.postAttentionNorm(l));
+        }
+        weightBytes += bytes(weights.finalNorm());
+        long adapterBytes = 5L * 4 * trainableParameters;
+        double n = (double) batchSize * seqLen;
+        double layer = 4 * (C_HIDDEN * n * c.hiddenSize() + C_INTERMEDIATE * n * c.intermediateSize()
+                + C_SCORES * batchSize * c.numAttentionHeads() * (double) seqLen * seqLen);
+        double widened = sixteen ? 4.0 * layerParams : 0;
+        double head = 4 * C_VOCAB * n * c.vocabSize()
+                + (weights.linear("lm_head").storedType() != weights.dataType() ? 4.0 * c.vocabSize() * c.hiddenSize() : 0);
+        int layers = c.numHiddenLayers();
+        long whole = (long) (MARGIN * (layers * (layer + widened) + head));
+        long recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
+                + 2 * 4 * n * c.hiddenSize()));
+        long[] limit = limit();
+        return new MemoryPlan(weightBytes, adapterBytes, whole, recompute, limit[0],
+                limit[1] == 0 ? "org.bytedeco.javacpp.maxbytes" : limit[1] == 1
+                        ? "org.bytedeco.javacpp.maxphysicalbytes less the Java heap" : "the machine's memory less the Java heap");
+    }
+
+    private static long bytes(INDArray a) {
+        return a.length() * a.dataType().width();
+    }
+
+    /** {limit, 0 = maxbytes / 1 = maxphysicalbytes − heap / 2 = machine − heap}. */
+    private static long[] limit() {
+        long heap = Runtime.getRuntime().maxMemory();
+        long max = Pointer.maxBytes();
+        long physical = Pointer.maxPhysicalBytes();
+        long best = Long.MAX_VALUE;
+        long source = 2;
+        if (max > 0) {
+            best = max;
+            source = 0;
+        }
+        if (physical > 0 && physical - heap < best) {
+            best = physical - heap;
+            source = 1;
+        }
+        if (best == Long.MAX_VALUE) {
+            best = Pointer.totalPhysicalBytes() - heap;
+        }
+        return new long[] {best, source};
+    }
+
+    /** This plan against another limit. */
+    public MemoryPlan withLimit(long bytes, String source) {
+        return new MemoryPlan(weightBytes, adapterBytes, activationBytes, recomputeBytes, bytes, source);
+    }
+
+    /** The estimated peak without recomputation. */
+    public long peakWithoutRecompute() {
+        return weightBytes + adapterBytes + activationBytes;
+    }
+
+    /** The estimated peak with recomputation. */
+    public long peakWithRecompute() {
+        return weightBytes + adapterBytes + recomputeBytes;
+    }
+
+    /** The estimated peak of a run with or without recomputation. */
+    public long peak(boolean recompute) {
+        return recompute ? peakWithRecompute() : peakWithoutRecompute();
+    }
+
+    public boolean fits(boolean recompute) {
+        return peak(recompute) <= limitBytes;
+    }
+
+    /** A few lines for the user: the parts, both peaks and the limit. */
+    public String format(boolean recompute) {
+        return String.format(Locale.ROOT, "memory plan: frozen weights %s, adapters + AdamW %s, activations %s"
+                + " without recomputation / %s with; peak %s (%s), limit %s (%s)",
+                gb(weightBytes), gb(adapterBytes), gb(activationBytes), gb(recomputeBytes), gb(peak(recompute)),
+                recompute ? "with recomputation" : "without recomputation", gb(limitBytes), limitSource);
+    }
+
+    static String gb(long bytes) {
+        return String.format(Locale.ROOT, "%.2f GB", bytes / 1e9);
+    }
+}

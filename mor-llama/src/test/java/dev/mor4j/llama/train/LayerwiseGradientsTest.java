@@ -1,0 +1,144 @@
+package dev.mor4j.llama.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.AdapterContext;
+import dev.mor4j.core.adapter.RouterType;
+import dev.mor4j.core.train.DropoutMasks;
+import dev.mor4j.core.train.SameDiffGradients;
+import dev.mor4j.core.train.StepResult;
+import dev.mor4j.llama.TestData;
+import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.LlamaFeeds;
+import dev.mor4j.llama.model.LlamaGraph;
+import dev.mor4j.llama.model.LlamaModel;
+import dev.mor4j.llama.model.LlamaWeights;
+import dev.mor4j.core.safetensors.SafetensorsFile;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Layer-by-layer gradients with recomputation equal the whole graph's: same loss, same gradient of every adapter
+ * weight (≤ 1e-6 relative to the gradient's largest entry), with dropout and with a router's auxiliary loss.
+ */
+class LayerwiseGradientsTest {
+
+    private static final long SEED = 11;
+
+    private static Batch batch() {
+        try (SafetensorsFile g = SafetensorsFile.open(TestData.goldens("goldens-base-mor.safetensors"))) {
+            return TestData.batch(g);
+        }
+    }
+
+    private static void assertSameGradients(AdapterConfig config, String model) {
+        LlamaWeights weights = LlamaModel.load(TestData.model(model)).weights();
+        Batch batch = batch();
+        LlamaAdapters whole = LlamaAdapters.create(weights, config, 3);
+        whole.weights().forEach((k, v) -> {
+            if (k.endsWith("lora_B.weight")) {
+                v.assign(org.nd4j.linalg.factory.Nd4j.rand(SEED, v.shape()).subi(0.5).muli(0.1)); // dA ≠ 0
+            }
+        });
+        LlamaAdapters layered = LlamaAdapters.of(weights, config, copies(whole.weights()), "copy");
+
+        LlamaGraph graph = whole.graph(weights, true, true);
+        AdapterContext ctx = graph.adapterContext();
+        SameDiffGradients reference = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS,
+                new ArrayList<>(whole.weights().keySet()), (step, mb) -> {
+                    Map<String, INDArray> f = graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
+                    long rows = (long) batch.batchSize() * batch.seqLen();
+                    f.putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, SEED, step, mb));
+                    return new SameDiffGradients.Batch(f, batch.tokenCount());
+                });
+        LayerwiseGradients layerwise = new LayerwiseGradients(weights, layered, SEED, (step, mb) ->
+                new SameDiffGradients.Batch(graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN), batch.tokenCount()));
+        for (int step = 0; step < 2; step++) {
+            StepResult a = reference.compute(step, 1);
+            StepResult b = layerwise.compute(step, 1);
+            assertEquals(a.loss(), b.loss(), 1e-6 * Math.abs(a.loss()), "loss at step " + step);
+            assertEquals(a.gradients().keySet(), b.gradients().keySet());
+            double worst = 0;
+            for (String k : a.gradients().keySet()) {
+                INDArray ga = a.gradients().get(k);
+                double scale = Math.max(ga.amaxNumber().doubleValue(), 1e-30);
+                double rel = TestData.maxAbsDiff(ga, b.gradients().get(k)) / scale;
+                worst = Math.max(worst, rel);
+                assertTrue(rel <= 1e-6, k + ": relative difference " + rel);
+            }
+            System.out.printf("layer-wise vs whole graph (%s, %s): loss %.9g vs %.9g, largest relative gradient"
+                    + " difference %.3g%n", config.peftType(), model, a.loss(), b.loss(), worst);
+        }
+    }
+
+    private static Map<String, INDArray> copies(Map<String, INDArray> w) {
+        Map<String, INDArray> out = new HashMap<>();
+        w.forEach((k, v) -> out.put(k, v.dup()));
+        return out;
+    }
+
+    @Test
+    void morWithDropoutEqualsTheWholeGraph() {
+        assertSameGradients(TrainFixtures.mor(0.05), "tiny-llama-f32");
+    }
+
+    @Test
+    void balancedRouterAuxLossOnSixteenBitWeightsEqualsTheWholeGraph() {
+        AdapterConfig balanced = new AdapterConfig("MOR", 4, 16, 0.1, List.of("q_proj", "v_proj", "down_proj"), false,
+                false, 4, RouterType.BALANCED, 2, 0.05, "ones", "CAUSAL_LM", null);
+        assertSameGradients(balanced, "tiny-llama-bf16");
+    }
+
+    /** Three AdamW steps with gradient accumulation reach the same adapter weights with and without recomputation. */
+    @Test
+    void fineTuningWithRecomputationReachesTheSameWeights() {
+        List<dev.mor4j.llama.data.EncodedExample> sample = TrainFixtures.sample(64);
+        Map<String, INDArray> off = fineTune(Recompute.OFF, sample);
+        Map<String, INDArray> on = fineTune(Recompute.ON, sample);
+        for (String k : off.keySet()) {
+            double scale = Math.max(off.get(k).amaxNumber().doubleValue(), 1e-30);
+            double rel = TestData.maxAbsDiff(off.get(k), on.get(k)) / scale;
+            assertTrue(rel <= 1e-6, k + ": relative difference " + rel);
+        }
+    }
+
+    private static Map<String, INDArray> fineTune(Recompute recompute, List<dev.mor4j.llama.data.EncodedExample> data) {
+        LlamaAdapters mor = LlamaAdapters.create(TrainFixtures.model().weights(), TrainFixtures.mor(0.05), 42);
+        dev.mor4j.core.train.TrainConfig cfg = dev.mor4j.core.train.TrainConfig.builder().learningRate(1e-2).maxSteps(3)
+                .gradientAccumulationSteps(2).seed(5).build();
+        List<String> messages = new ArrayList<>();
+        LlamaFineTune ft = LlamaFineTune.builder(TrainFixtures.model(), mor, data).trainConfig(cfg)
+                .options(FineTuneOptions.defaults().withBatchSize(2)).recompute(recompute).messages(messages::add).build();
+        assertEquals(recompute == Recompute.ON, ft.recomputing());
+        ft.train();
+        assertTrue(messages.get(1).startsWith("memory plan: "), messages.toString());
+        assertTrue(ft.routerStats().datasetNames().size() > 0, "router statistics are gathered on both paths");
+        return mor.weights();
+    }
+
+    /** A run the plan says will not fit stops before it starts, saying what would fit. */
+    @Test
+    void aRunThatWillNotFitSaysWhatWould() {
+        LlamaWeights weights = TrainFixtures.model().weights();
+        // a limit just above what 4 × 16 tokens take with recomputation: 4 × 4096 tokens do not fit
+        long limit = MemoryPlan.of(weights, 12_000, 4, 16).peakWithRecompute() + 1_000_000;
+        java.util.function.IntFunction<MemoryPlan> plan = len ->
+                MemoryPlan.of(weights, 12_000, 4, len).withLimit(limit, "a test limit");
+        dev.mor4j.core.MorException e = org.junit.jupiter.api.Assertions.assertThrows(dev.mor4j.core.MorException.class,
+                () -> LlamaFineTune.resolve(Recompute.AUTO, plan.apply(4096), 4, 4096, plan));
+        String m = e.getMessage();
+        assertTrue(m.contains("will not fit") && m.contains("a test limit") && m.contains("max length of at most"), m);
+        int fits = Integer.parseInt(m.replaceAll(".*max length of at most (\\d+) tokens.*", "$1"));
+        assertTrue(plan.apply(fits).fits(true) && !plan.apply(fits + 1).fits(true), m);
+        assertEquals(!plan.apply(16).fits(false), LlamaFineTune.resolve(Recompute.AUTO, plan.apply(16), 4, 16, plan),
+                "auto recomputes exactly when the run would not fit without");
+        assertTrue(LlamaFineTune.resolve(Recompute.ON, plan.apply(16), 4, 16, plan));
+    }
+}
