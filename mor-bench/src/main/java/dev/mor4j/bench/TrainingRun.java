@@ -3,6 +3,7 @@ package dev.mor4j.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mor4j.core.MemoryPeak;
 import dev.mor4j.llama.config.LlamaConfig;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.io.BufferedReader;

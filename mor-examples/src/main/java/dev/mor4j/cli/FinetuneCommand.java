@@ -2,6 +2,7 @@ package dev.mor4j.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mor4j.core.MemoryPeak;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.train.MetricsLog;
 import dev.mor4j.core.train.TrainConfig;
@@ -17,6 +18,7 @@ import dev.mor4j.llama.tokenizer.Tokenizer;
 import dev.mor4j.llama.train.FineTuneResult;
 import dev.mor4j.llama.train.LlamaFineTune;
 import dev.mor4j.llama.train.MetricsFile;
+import dev.mor4j.llama.train.Recompute;
 import dev.mor4j.llama.train.TrainingData;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -170,6 +172,20 @@ final class FinetuneCommand implements Callable<Integer> {
                     + " directory. Flags not given are taken from the run's config.json.")
     Path resume;
 
+    @Option(names = "--recompute", paramLabel = "WHEN", defaultValue = "auto", converter = RecomputeConverter.class,
+            description = "Recompute each layer's activations in the backward pass instead of keeping them: auto (when"
+                    + " the run would not fit in memory otherwise), on or off (default: ${DEFAULT-VALUE}). Changes the"
+                    + " cost, never the result.")
+    Recompute recompute;
+
+    /** Parses --recompute with the library's message. */
+    static final class RecomputeConverter implements picocli.CommandLine.ITypeConverter<Recompute> {
+        @Override
+        public Recompute convert(String value) {
+            return Recompute.parse(value);
+        }
+    }
+
     @Option(names = "--overwrite",
             description = "Replace a previous run in --out (only its files), or write into a non-empty directory.")
     boolean overwrite;
@@ -192,24 +208,31 @@ final class FinetuneCommand implements Callable<Integer> {
         long steps = s.epochs() != null ? plan.stepsFor(s.epochs()) : s.maxSteps();
         TrainConfig trainConfig = s.trainConfig(steps);
 
+        long loadStart = System.nanoTime();
         LlamaModel llama = LlamaModel.load(Path.of(s.model()));
+        err.printf(Locale.ROOT, "loaded %s in %.1f s%n", s.model(), (System.nanoTime() - loadStart) / 1e9);
         LlamaAdapters adapters = LlamaAdapters.create(llama.weights(), s.adapterConfig(), s.seed());
+        ProgressReporter progress = new ProgressReporter(err, steps, System.console() != null);
+        // built (and its memory plan checked) before anything in the output directory changes
+        LlamaFineTune ft = LlamaFineTune.builder(llama, adapters, examples).trainConfig(trainConfig)
+                .options(s.options()).outputDir(outDir).baseModelName(s.model()).messages(err::println)
+                .recompute(recompute).listener(progress).build();
         if (clear) {
             RunDirectory.clearPreviousRun(outDir);
         }
         createDirectories(outDir);
         err.println("output: " + outDir);
-        ProgressReporter progress = new ProgressReporter(err, steps, System.console() != null);
-        LlamaFineTune ft = LlamaFineTune.builder(llama, adapters, examples).trainConfig(trainConfig)
-                .options(s.options()).outputDir(outDir).baseModelName(s.model()).messages(err::println)
-                .listener(progress).build();
         Path resumedFrom = resume == null ? null : ft.resume(resume);
         RunDirectory.writeConfig(outDir, runConfig(s, ft, examples.size(), resumedFrom));
 
         FineTuneResult result;
-        try (progress) {
+        long peakResident;
+        long peakArrays;
+        try (progress; MemoryPeak peak = new MemoryPeak()) {
             progress.start(ft.trainer().globalStep());
             result = ft.train();
+            peakResident = peak.physicalBytes();
+            peakArrays = peak.javacppBytes();
         }
         Path lossPng = outDir.resolve(RunDirectory.LOSS_PNG);
         TrainingPlots.loss(MetricsFile.read(outDir.resolve(MetricsLog.FILE)), lossPng);
@@ -221,6 +244,9 @@ final class FinetuneCommand implements Callable<Integer> {
             err.println("router.png: not drawn, " + s.method() + " has no router");
         }
         printSummary(outDir, result, lossPng, routerPng);
+        System.out.printf(Locale.ROOT, "peak memory while training: %.2f GB resident, %.2f GB of ND4J arrays (the"
+                + " memory plan estimated %.2f GB of arrays, %s recomputation)%n", peakResident / 1e9, peakArrays / 1e9,
+                ft.memoryPlan().peak(ft.recomputing()) / 1e9, ft.recomputing() ? "with" : "without");
         return 0;
     }
 

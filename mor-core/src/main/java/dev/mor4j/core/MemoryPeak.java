@@ -1,4 +1,4 @@
-package dev.mor4j.bench;
+package dev.mor4j.core;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryPoolMXBean;
