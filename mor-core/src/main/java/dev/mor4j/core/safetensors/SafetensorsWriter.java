@@ -283,7 +283,7 @@ public final class SafetensorsWriter {
         return header;
     }
 
-    private static Path createTemp(Path dir, String name) throws IOException {
+    static Path createTemp(Path dir, String name) throws IOException {
         for (int attempt = 0; ; attempt++) {
             Path temp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
                     + ".tmp");
