@@ -21,6 +21,7 @@ import java.util.Arrays;
 final class ArrayValues implements TensorValues {
 
     private final INDArray array; // dense, C order, offset 0: element i is at buffer position i
+    private final boolean copied; // array is a copy made here (released by close), not the caller's
     private final long[] shape;
     private final Pointer pointer; // the buffer's first element
     private short[] bits; // scratch for HALF/BFLOAT16
@@ -39,6 +40,7 @@ final class ArrayValues implements TensorValues {
         }
         this.shape = source.shape().clone();
         this.array = dense(source);
+        this.copied = array != source;
         this.pointer = array.isEmpty() ? null : array.data().addressPointer();
     }
 
@@ -99,6 +101,13 @@ final class ArrayValues implements TensorValues {
                 }
             }
             default -> TensorValues.super.readLongs(start, dst, count);
+        }
+    }
+
+    @Override
+    public void close() {
+        if (copied && array.closeable()) {
+            array.close();
         }
     }
 

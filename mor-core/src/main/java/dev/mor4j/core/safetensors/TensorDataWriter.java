@@ -46,6 +46,13 @@ final class TensorDataWriter {
             throw new MorException(where + ": key '" + key + "': no values given; expected shape "
                     + Arrays.toString(spec.shape()));
         }
+        try (v) {
+            writeValues(spec, v);
+        }
+    }
+
+    private void writeValues(TensorSpec spec, TensorValues v) throws IOException {
+        String key = spec.key();
         if (!Arrays.equals(v.shape(), spec.shape())) {
             throw new MorException(where + ": key '" + key + "': the values have shape " + Arrays.toString(v.shape())
                     + "; expected " + Arrays.toString(spec.shape()));

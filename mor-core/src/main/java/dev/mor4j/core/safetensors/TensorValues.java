@@ -10,9 +10,10 @@ import java.util.Arrays;
  * tensor is never copied whole into a Java array and a generated tensor need not exist whole at all.
  *
  * <p>Writers read every element once, in increasing order: {@code start} is 0 on the first call and each
- * call continues where the previous one ended. Implementations may rely on that.
+ * call continues where the previous one ended. Implementations may rely on that. Writers then call
+ * {@link #close()}.
  */
-public interface TensorValues {
+public interface TensorValues extends AutoCloseable {
 
     /** The tensor's dimensions, row-major; empty for a scalar. */
     long[] shape();
@@ -35,9 +36,18 @@ public interface TensorValues {
     }
 
     /**
+     * Called by the writer once the tensor is written (or writing it failed): releases what these values own,
+     * such as an array computed only to be written. The default does nothing.
+     */
+    @Override
+    default void close() {
+    }
+
+    /**
      * The values of an array of type FLOAT, DOUBLE, HALF or BFLOAT16 (read as floats; DOUBLE is rounded to
      * the nearest float) or LONG or INT (read as longs). Views and non-C-order arrays are copied to C order
-     * once; a dense C-order array is read in place. The array must not change until it has been written.
+     * once; a dense C-order array is read in place. The array must not change until it has been written;
+     * {@link #close()} releases the copy, never the array itself.
      *
      * @throws MorException for other ND4J types
      */
