@@ -12,11 +12,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,7 +22,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
@@ -92,13 +87,14 @@ public final class SafetensorsWriter {
      */
     public static void write(Path file, List<TensorSpec> specs, Function<TensorSpec, TensorValues> values,
                              Map<String, String> metadata) {
-        Path target = target(file);
+        Path target = AtomicFiles.target(file);
         Path temp = writeTemp(target, specs, values, metadata);
-        commit(temp, target);
+        AtomicFiles.commit(temp, target);
     }
 
     /**
-     * Writes a complete file to a new temporary file next to {@code target} (a path {@link #target} accepted)
+     * Writes a complete file to a new temporary file next to {@code target} (a path {@link AtomicFiles#target}
+     * accepted)
      * and returns it, flushed to disk; on failure removes it and throws.
      */
     static Path writeTemp(Path target, List<TensorSpec> specs, Function<TensorSpec, TensorValues> values,
@@ -109,7 +105,7 @@ public final class SafetensorsWriter {
         Path temp = null;
         boolean done = false;
         try {
-            temp = createTemp(target.getParent(), target.getFileName().toString());
+            temp = AtomicFiles.createTemp(target.getParent(), target.getFileName().toString());
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 ByteBuffer start = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
                 start.putLong(header.length).put(header).flip();
@@ -126,51 +122,8 @@ public final class SafetensorsWriter {
             throw new MorException(where + ": cannot write: " + e.getMessage(), e);
         } finally {
             if (!done) {
-                deleteQuietly(temp);
+                AtomicFiles.deleteQuietly(temp);
             }
-        }
-    }
-
-    /** Renames a finished temporary file over {@code target} atomically; on failure removes it and throws. */
-    static void commit(Path temp, Path target) {
-        boolean moved = false;
-        try {
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            moved = true;
-        } catch (AtomicMoveNotSupportedException e) {
-            throw new MorException(target + ": the file system cannot rename atomically within "
-                    + target.getParent() + "; refusing to replace the file non-atomically", e);
-        } catch (IOException e) {
-            throw new MorException(target + ": cannot write: " + e.getMessage(), e);
-        } finally {
-            if (!moved) {
-                deleteQuietly(temp);
-            }
-        }
-    }
-
-    /** The absolute path to write, checked: not a directory, in an existing directory. */
-    static Path target(Path file) {
-        String where = file.toString();
-        Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
-        if (Files.isDirectory(target)) {
-            throw new MorException(where + ": is a directory; expected a file path to write safetensors to");
-        }
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new MorException(where + ": the directory " + dir + " does not exist; create it first");
-        }
-        return target;
-    }
-
-    static void deleteQuietly(Path p) {
-        if (p == null) {
-            return;
-        }
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // nothing more to do; the target was not touched
         }
     }
 
@@ -281,21 +234,6 @@ public final class SafetensorsWriter {
         byte[] header = Arrays.copyOf(out.toByteArray(), padded);
         Arrays.fill(header, length, padded, (byte) ' ');
         return header;
-    }
-
-    static Path createTemp(Path dir, String name) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Path temp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
-                    + ".tmp");
-            try {
-                // created with the default permissions, like the file it replaces would be
-                return Files.createFile(temp);
-            } catch (FileAlreadyExistsException e) {
-                if (attempt >= 100) {
-                    throw e;
-                }
-            }
-        }
     }
 
     /** Compares strings by Unicode code point, which is the byte order of their UTF-8 encodings. */

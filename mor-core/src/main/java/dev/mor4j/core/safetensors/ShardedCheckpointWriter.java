@@ -82,13 +82,13 @@ public final class ShardedCheckpointWriter {
                 finals.add(index);
             }
             for (; renamed < temps.size(); renamed++) {
-                SafetensorsWriter.commit(temps.get(renamed), finals.get(renamed));
+                AtomicFiles.commit(temps.get(renamed), finals.get(renamed));
             }
             return plan;
         } finally {
             if (renamed < temps.size()) {
-                temps.forEach(SafetensorsWriter::deleteQuietly);
-                finals.subList(0, renamed).forEach(SafetensorsWriter::deleteQuietly);
+                temps.forEach(AtomicFiles::deleteQuietly);
+                finals.subList(0, renamed).forEach(AtomicFiles::deleteQuietly);
             }
         }
     }
@@ -120,7 +120,7 @@ public final class ShardedCheckpointWriter {
         Path temp = null;
         boolean done = false;
         try {
-            temp = SafetensorsWriter.createTemp(target.getParent(), target.getFileName().toString());
+            temp = AtomicFiles.createTemp(target.getParent(), target.getFileName().toString());
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 TensorDataWriter.writeFully(ch, ByteBuffer.wrap(text.getBytes(StandardCharsets.UTF_8)));
                 ch.force(true);
@@ -131,7 +131,7 @@ public final class ShardedCheckpointWriter {
             throw new MorException(target + ": cannot write: " + e.getMessage(), e);
         } finally {
             if (!done) {
-                SafetensorsWriter.deleteQuietly(temp);
+                AtomicFiles.deleteQuietly(temp);
             }
         }
     }
