@@ -41,7 +41,7 @@ public final class RandomCheckpoint {
     public static final double STD = 0.02;
 
     private static final Pattern WEIGHTS =
-            Pattern.compile("model\\.safetensors|model\\.safetensors\\.index\\.json|model-\\d{5}-of-\\d{5}\\.safetensors");
+            Pattern.compile("model\\.safetensors(\\.index\\.json)?|model-\\d{5}-of-\\d{5}\\.safetensors");
 
     private RandomCheckpoint() {
     }
@@ -172,7 +172,8 @@ public final class RandomCheckpoint {
             long now = System.nanoTime();
             if (out != null && now - lastPrint > 10_000_000_000L) {
                 double s = (now - start) / 1e9;
-                out.printf("  %5.1f s: %,d of %,d bytes (%.0f MB/s), now %s%n", s, done, total, done / s / 1e6, spec.key());
+                out.printf("  %5.1f s: %,d of %,d bytes (%.0f MB/s), now %s%n", s, done, total, done / s / 1e6,
+                        spec.key());
                 lastPrint = now;
             }
             done += spec.byteLength();

@@ -27,7 +27,8 @@ final class RandomValues implements TensorValues {
 
     /** N(0, std²) values for {@code spec}, seeded by {@code seed} and the spec's key. */
     static RandomValues gaussian(TensorSpec spec, double std, long seed) {
-        return new RandomValues(spec.shape(), std, 0f, new SplittableRandom(seed * 0x9E3779B97F4A7C15L ^ fnv1a(spec.key())));
+        long tensorSeed = seed * 0x9E3779B97F4A7C15L ^ fnv1a(spec.key());
+        return new RandomValues(spec.shape(), std, 0f, new SplittableRandom(tensorSeed));
     }
 
     /** Every value {@code value}. */

@@ -49,11 +49,12 @@ class RandomCheckpointTest {
 
     @Test
     void presetsHaveThePublishedSizes() {
-        ShardPlan l2 = ShardPlan.of(CheckpointShape.llama2_7b().tensors(), ShardedCheckpointWriter.DEFAULT_MAX_SHARD_SIZE);
+        long max = ShardedCheckpointWriter.DEFAULT_MAX_SHARD_SIZE;
+        ShardPlan l2 = ShardPlan.of(CheckpointShape.llama2_7b().tensors(), max);
         assertEquals(6_738_415_616L, l2.totalParameters());
         assertEquals(2 * 6_738_415_616L, l2.totalSize());
         assertEquals(3, l2.shards().size());
-        ShardPlan l3 = ShardPlan.of(CheckpointShape.llama3_8b().tensors(), ShardedCheckpointWriter.DEFAULT_MAX_SHARD_SIZE);
+        ShardPlan l3 = ShardPlan.of(CheckpointShape.llama3_8b().tensors(), max);
         assertEquals(8_030_261_248L, l3.totalParameters());
         assertEquals(4, l3.shards().size());
         assertEquals(291, CheckpointShape.llama2_7b().tensors().size());

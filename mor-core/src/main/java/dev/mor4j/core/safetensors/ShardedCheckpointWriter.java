@@ -41,8 +41,9 @@ public final class ShardedCheckpointWriter {
     public static final Map<String, String> PT_METADATA = Map.of("format", "pt");
 
     private static final Pattern WEIGHT_FILE =
-            Pattern.compile("model\\.safetensors|model\\.safetensors\\.index\\.json|model-\\d{5}-of-\\d{5}\\.safetensors");
-    private static final Pattern SIZE = Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgt]i?b)?", Pattern.CASE_INSENSITIVE);
+            Pattern.compile("model\\.safetensors(\\.index\\.json)?|model-\\d{5}-of-\\d{5}\\.safetensors");
+    private static final Pattern SIZE =
+            Pattern.compile("(\\d+(?:\\.\\d+)?)\\s*([kmgt]i?b)?", Pattern.CASE_INSENSITIVE);
 
     private ShardedCheckpointWriter() {
     }

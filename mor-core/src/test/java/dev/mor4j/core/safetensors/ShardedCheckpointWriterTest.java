@@ -171,7 +171,8 @@ class ShardedCheckpointWriterTest {
             }
             return TensorValues.of(new float[(int) s.numel()], s.shape());
         };
-        MorException e = assertThrows(MorException.class, () -> ShardedCheckpointWriter.write(tmp, specs, values, 700_000));
+        MorException e = assertThrows(MorException.class,
+                () -> ShardedCheckpointWriter.write(tmp, specs, values, 700_000));
         assertMessage(e, "model-00002-of-00002.safetensors", "key 'c'", "generator failed");
         assertEquals(List.of(tmp.resolve("config.json")), listDir(tmp));
     }

@@ -83,7 +83,8 @@ public final class AdapterMerge {
         if (!stored.isFloatingPoint()) {
             throw new MorException("dtype " + stored + ": expected F32, BF16 or F16 for model weights");
         }
-        Map<String, INDArray> base = model.weights().stateDict(Map.of()); // key → base weight, save_pretrained's order
+        // key → base weight ([d_out, d_in] or [H]), in save_pretrained's order
+        Map<String, INDArray> base = model.weights().stateDict(Map.of());
         List<TensorSpec> specs = new ArrayList<>();
         base.forEach((key, w) -> specs.add(new TensorSpec(key, stored, w.shape())));
         Path parent = out.toAbsolutePath().getParent();
@@ -92,7 +93,8 @@ public final class AdapterMerge {
             deleteTree(tmp);
             Files.createDirectories(tmp);
             copyOtherFiles(model.directory(), tmp, stored);
-            ShardPlan plan = ShardedCheckpointWriter.write(tmp, specs, s -> values(adapters, base, s.key()), maxShardSize);
+            ShardPlan plan =
+                    ShardedCheckpointWriter.write(tmp, specs, s -> values(adapters, base, s.key()), maxShardSize);
             if (Files.exists(out)) {
                 Files.delete(out); // an empty directory
             }
@@ -154,7 +156,8 @@ public final class AdapterMerge {
                     continue;
                 }
                 if (name.equals("config.json")) {
-                    Files.writeString(to.resolve(name), ConfigDType.withDType(Files.readString(f), stored, f.toString()));
+                    String config = ConfigDType.withDType(Files.readString(f), stored, f.toString());
+                    Files.writeString(to.resolve(name), config);
                 } else {
                     Files.copy(f, to.resolve(name));
                 }

@@ -56,6 +56,7 @@ class MergedCheckpointTest {
         return LlamaAdapters.load(model.weights(), TestData.root().resolve("adapters/peft-lora"));
     }
 
+    /** {@code [B, T, V]} */
     private static INDArray baseLogits(Path modelDir) {
         return LlamaForward.run(LlamaGraph.base(LlamaModel.load(modelDir).weights(), false), batch, false).logits();
     }
@@ -75,15 +76,16 @@ class MergedCheckpointTest {
         ShardPlan plan = AdapterMerge.write(model, adapter, out);
         assertFalse(plan.isSharded());
         assertFalse(Files.exists(out.resolve("model.safetensors.index.json")));
-        assertArrayEquals(Files.readAllBytes(base.resolve("config.json")), Files.readAllBytes(out.resolve("config.json")));
+        assertArrayEquals(Files.readAllBytes(base.resolve("config.json")),
+                Files.readAllBytes(out.resolve("config.json")));
 
-        Map<String, INDArray> merged = AdapterMerge.mergedWeights(adapter);
+        Map<String, INDArray> merged = AdapterMerge.mergedWeights(adapter); // module → [d_out, d_in]
         try (SafetensorsFile written = SafetensorsFile.open(out.resolve("model.safetensors"));
              SafetensorsFile original = SafetensorsFile.open(base.resolve("model.safetensors"))) {
             assertEquals(original.keys().size(), written.keys().size());
             for (String key : written.keys()) {
                 assertEquals(DType.BF16, written.info(key).dtype(), key);
-                INDArray m = merged.get(key.substring(0, key.length() - ".weight".length()));
+                INDArray m = merged.get(key.substring(0, key.length() - ".weight".length())); // [d_out, d_in] or null
                 float[] expected = m == null ? original.floatData(key) : m.dup('c').data().asFloat();
                 for (int i = 0; i < expected.length; i++) {
                     expected[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(expected[i]));
@@ -94,9 +96,11 @@ class MergedCheckpointTest {
 
         // The logits move by the BF16 rounding of the merged projections (whose values the adapter enlarged): the
         // same order as BF16 rounding of the whole base model moves them, tiny beside the adapter's own effect.
-        INDArray adapterLogits = LlamaForward.run(adapter.graph(model.weights(), false, false), batch, false).logits();
+        INDArray adapterLogits = // [B, T, V]
+                LlamaForward.run(adapter.graph(model.weights(), false, false), batch, false).logits();
         double d = TestData.maxAbsDiff(baseLogits(out), adapterLogits);
-        double bf16Rounding = TestData.maxAbsDiff(baseGoldens.getFloat("bf16.logits"), baseGoldens.getFloat("base.logits"));
+        double bf16Rounding =
+                TestData.maxAbsDiff(baseGoldens.getFloat("bf16.logits"), baseGoldens.getFloat("base.logits"));
         double adapterEffect = TestData.maxAbsDiff(adapterLogits, baseLogits(base));
         System.out.printf("BF16 merged vs adapter on the BF16 base: logits max|Δ| %.3g (BF16 rounding of the whole"
                 + " model: %.3g, the adapter's effect: %.3g)%n", d, bf16Rounding, adapterEffect);
@@ -121,7 +125,8 @@ class MergedCheckpointTest {
         assertTrue(config.contains("\"dtype\": \"bfloat16\""));
         assertEquals(config.replace("\"dtype\": \"bfloat16\"", "\"dtype\": \"float32\""),
                 Files.readString(out.resolve("config.json")));
-        INDArray adapterLogits = LlamaForward.run(adapter.graph(model.weights(), false, false), batch, false).logits();
+        INDArray adapterLogits = // [B, T, V]
+                LlamaForward.run(adapter.graph(model.weights(), false, false), batch, false).logits();
         double d = TestData.maxAbsDiff(baseLogits(out), adapterLogits);
         System.out.printf("F32 merged vs adapter on the BF16 base: logits max|Δ| %.3g%n", d);
         assertTrue(d <= 1e-4, "logits max abs diff " + d);
@@ -155,7 +160,8 @@ class MergedCheckpointTest {
 
     @Test
     void configDTypeEditsOnlyTheTopLevelDTypeString() {
-        String v4 = "{\n  \"torch_dtype\": \"float16\",\n  \"quant\": {\"dtype\": \"int8\"},\n  \"rms_norm_eps\": 1e-05\n}\n";
+        String v4 = "{\n  \"torch_dtype\": \"float16\",\n  \"quant\": {\"dtype\": \"int8\"},\n"
+                + "  \"rms_norm_eps\": 1e-05\n}\n";
         assertEquals(v4.replace("\"float16\"", "\"bfloat16\""), ConfigDType.withDType(v4, DType.BF16, "c"));
         assertEquals(v4, ConfigDType.withDType(v4, DType.F16, "c"));
         String none = "{\"vocab_size\": 5}";
