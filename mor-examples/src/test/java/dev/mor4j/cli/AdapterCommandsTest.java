@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.adapter.RouterType;
+import dev.mor4j.core.safetensors.DType;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,6 +77,45 @@ class AdapterCommandsTest {
         assertEquals(0, f.exitCode(), f.err());
         try (SafetensorsFile o = SafetensorsFile.open(out); SafetensorsFile g = SafetensorsFile.open(peft)) {
             assertTrue(maxAbsDiff(o.getFloat("logits"), g.getFloat("peft.lora.merged_logits")) <= 1e-4);
+        }
+    }
+
+    /** --max-shard-size splits as transformers does; --dtype chooses the stored type; bad values exit with 2. */
+    @Test
+    void mergeWritesShardsAndTheRequestedDtype() throws Exception {
+        String lora = CliTestSupport.testdata().resolve("adapters/peft-lora").toString();
+        Path sharded = tmp.resolve("sharded");
+        CliTestSupport.Run r = CliTestSupport.run(null, "merge", "--model",
+                CliTestSupport.testdata().resolve("models/tiny-llama-sharded").toString(), "--adapter", lora,
+                "--out", sharded.toString(), "--max-shard-size", "1MB");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("(float32, 3 files and an index)"), r.err());
+        assertTrue(Files.isRegularFile(sharded.resolve("model-00003-of-00003.safetensors")));
+        Path out = tmp.resolve("o.safetensors");
+        CliTestSupport.Run f = CliTestSupport.run(null, "forward", "--model", sharded.toString(), "--inputs",
+                peft.toString(), "--out", out.toString());
+        assertEquals(0, f.exitCode(), f.err());
+        try (SafetensorsFile o = SafetensorsFile.open(out); SafetensorsFile g = SafetensorsFile.open(peft)) {
+            assertTrue(maxAbsDiff(o.getFloat("logits"), g.getFloat("peft.lora.merged_logits")) <= 1e-4);
+        }
+
+        Path bf16 = tmp.resolve("bf16");
+        r = CliTestSupport.run(null, "merge", "--model", model.toString(), "--adapter", lora, "--out", bf16.toString(),
+                "--dtype", "bfloat16");
+        assertEquals(0, r.exitCode(), r.err());
+        try (SafetensorsFile w = SafetensorsFile.open(bf16.resolve("model.safetensors"))) {
+            assertEquals(DType.BF16, w.info("model.layers.0.mlp.up_proj.weight").dtype());
+        }
+        assertTrue(Files.readString(bf16.resolve("config.json")).contains("\"dtype\": \"bfloat16\""));
+
+        for (String[] bad : new String[][] {{"--dtype", "int8", "--dtype 'int8'"},
+            {"--max-shard-size", "5 gigs", "--max-shard-size: size '5 gigs'"}}) {
+            Path none = tmp.resolve("none");
+            r = CliTestSupport.run(null, "merge", "--model", model.toString(), "--adapter", lora, "--out",
+                    none.toString(), bad[0], bad[1]);
+            assertEquals(MorCli.EXIT_INPUT, r.exitCode());
+            assertTrue(r.err().contains(bad[2]), r.err());
+            assertFalse(Files.exists(none));
         }
     }
 

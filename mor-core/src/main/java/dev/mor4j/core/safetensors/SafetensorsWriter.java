@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.mor4j.core.MorException;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -13,39 +12,40 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Function;
 
 /**
  * Writes safetensors files that the Python {@code safetensors} library (and {@code transformers}, PEFT) read.
  *
- * <p>Element types: {@code FLOAT} is written as F32, {@code LONG} as I64, {@code INT} as I32; {@code DOUBLE},
- * {@code HALF} and {@code BFLOAT16} are converted to F32. Other ND4J types are refused.
+ * <p>Two ways in: a map of INDArrays ({@link #write(Path, Map, Map)}: {@code FLOAT} is written as F32,
+ * {@code LONG} as I64, {@code INT} as I32; {@code DOUBLE}, {@code HALF} and {@code BFLOAT16} are converted to
+ * F32; other ND4J types are refused), or a list of {@link TensorSpec}s with a function that produces each
+ * tensor's {@link TensorValues} when its turn comes ({@link #write(Path, List, Function, Map)}), which writes
+ * any {@link DType} from any values: F32, BF16 and F16 are rounded from the float values to nearest, ties to
+ * even (see {@link HalfFloats}). Data is converted and written in chunks of 1 MiB; no tensor is copied whole
+ * into a Java array.
  *
  * <p>Layout, as the Python library writes it: tensors are ordered by dtype size, largest first (I64, then F32,
- * then I32), then by key (code point order); the header lists {@code __metadata__} first (its entries sorted by
- * key), then the tensors in that order, as compact JSON padded with spaces to a multiple of 8 bytes, so every
- * tensor's data starts at an offset that is a multiple of its element size. The order of the given map does
- * not matter. Views and non-C-order arrays are written in C (row-major) order.
+ * then I32, BF16, F16), then by key (code point order); the header lists {@code __metadata__} first (its entries
+ * sorted by key), then the tensors in that order, as compact JSON padded with spaces to a multiple of 8 bytes,
+ * so every tensor's data starts at an offset that is a multiple of its element size. The order of the given
+ * tensors does not matter. Views and non-C-order arrays are written in C (row-major) order.
  *
  * <p>Writing is atomic: the file is written to a temporary file in the same directory, flushed to disk and
  * renamed over {@code file}. On any failure the temporary file is removed and an existing {@code file} is
  * left as it was.
  */
 public final class SafetensorsWriter {
-
-    private static final int IO_CHUNK = 1 << 20;
 
     private SafetensorsWriter() {
     }
@@ -68,51 +68,61 @@ public final class SafetensorsWriter {
         if (tensors == null) {
             throw new MorException(where + ": no tensor map given; expected a map of key to INDArray");
         }
-        List<Entry> entries = new ArrayList<>(tensors.size());
+        List<TensorSpec> specs = new ArrayList<>(tensors.size());
         for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
-            entries.add(entry(where, e.getKey(), e.getValue()));
+            specs.add(spec(where, e.getKey(), e.getValue()));
         }
-        entries.sort(Comparator.comparingInt((Entry e) -> -layoutRank(e.dtype))
-                .thenComparing(e -> e.key, SafetensorsWriter::compareCodePoints));
-        byte[] header = header(where, entries, metadata);
+        write(file, specs, s -> TensorValues.of(tensors.get(s.key())), metadata);
+    }
 
-        Path target = file.toAbsolutePath();
-        Path dir = target.getParent();
-        if (Files.isDirectory(target)) {
-            throw new MorException(where + ": is a directory; expected a file path to write safetensors to");
-        }
-        if (dir == null || !Files.isDirectory(dir)) {
-            throw new MorException(where + ": the directory " + dir + " does not exist; create it first");
-        }
+    /**
+     * Writes the tensors {@code specs} describes to {@code file}, replacing it atomically if it exists. Each
+     * tensor's values are asked for once, in the file's layout order, when its data is written, and are not
+     * kept afterwards.
+     *
+     * @param specs    the tensors: keys distinct, non-empty and not {@code __metadata__}
+     * @param values   produces a tensor's values, of the spec's shape; integer dtypes need integer values
+     * @param metadata the {@code __metadata__} strings; null writes none
+     * @throws MorException naming the file and key if a tensor cannot be written, or if writing fails
+     */
+    public static void write(Path file, List<TensorSpec> specs, Function<TensorSpec, TensorValues> values,
+                             Map<String, String> metadata) {
+        Path target = AtomicFiles.target(file);
+        Path temp = writeTemp(target, specs, values, metadata);
+        AtomicFiles.commit(temp, target);
+    }
+
+    /**
+     * Writes a complete file to a new temporary file next to {@code target} (a path {@link AtomicFiles#target}
+     * accepted)
+     * and returns it, flushed to disk; on failure removes it and throws.
+     */
+    static Path writeTemp(Path target, List<TensorSpec> specs, Function<TensorSpec, TensorValues> values,
+                          Map<String, String> metadata) {
+        String where = target.toString();
+        List<TensorSpec> ordered = layout(where, specs);
+        byte[] header = header(where, ordered, metadata);
         Path temp = null;
-        boolean moved = false;
+        boolean done = false;
         try {
-            temp = createTemp(dir, target.getFileName().toString());
+            temp = AtomicFiles.createTemp(target.getParent(), target.getFileName().toString());
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE)) {
                 ByteBuffer start = ByteBuffer.allocate(8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
                 start.putLong(header.length).put(header).flip();
-                writeFully(ch, start);
-                for (Entry e : entries) {
-                    writeData(ch, where, e);
+                TensorDataWriter.writeFully(ch, start);
+                TensorDataWriter data = new TensorDataWriter(ch, where);
+                for (TensorSpec s : ordered) {
+                    data.write(s, values);
                 }
                 ch.force(true);
             }
-            try {
-                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new MorException(where + ": the file system cannot rename atomically within " + dir
-                        + "; refusing to replace the file non-atomically", e);
-            }
-            moved = true;
+            done = true;
+            return temp;
         } catch (IOException | UncheckedIOException e) {
             throw new MorException(where + ": cannot write: " + e.getMessage(), e);
         } finally {
-            if (!moved && temp != null) {
-                try {
-                    Files.deleteIfExists(temp);
-                } catch (IOException ignored) {
-                    // nothing more to do; the target was not touched
-                }
+            if (!done) {
+                AtomicFiles.deleteQuietly(temp);
             }
         }
     }
@@ -131,11 +141,8 @@ public final class SafetensorsWriter {
         };
     }
 
-    /** One tensor to write: its dtype, shape and source array (data is materialised only when written). */
-    private record Entry(String key, DType dtype, long[] shape, long numel, INDArray array) {
-    }
-
-    private static Entry entry(String where, String key, INDArray array) {
+    /** The spec of an array given in a map: checked before anything is written, so a bad entry leaves no file. */
+    private static TensorSpec spec(String where, String key, INDArray array) {
         if (key == null || key.isEmpty()) {
             throw new MorException(where + ": tensor key " + (key == null ? "null" : "''")
                     + "; expected a non-empty key");
@@ -154,16 +161,35 @@ public final class SafetensorsWriter {
             default -> throw new MorException(where + ": key '" + key + "': cannot write ND4J type " + t
                     + "; expected FLOAT, DOUBLE, HALF or BFLOAT16 (written as F32), LONG (I64) or INT (I32)");
         };
-        long[] shape = array.shape().clone();
         long numel = array.isEmpty() ? 0 : array.length();
         if (numel > SafetensorsFile.MAX_ARRAY_ELEMENTS) {
             throw new MorException(where + ": key '" + key + "': " + numel + " elements; at most "
                     + SafetensorsFile.MAX_ARRAY_ELEMENTS + " can be written as one tensor");
         }
-        return new Entry(key, dtype, shape, numel, array);
+        return new TensorSpec(key, dtype, array.shape());
     }
 
-    private static byte[] header(String where, List<Entry> entries, Map<String, String> metadata) {
+    /** The specs in the file's data order (dtype rank, then key), checked for null and repeated keys. */
+    static List<TensorSpec> layout(String where, List<TensorSpec> specs) {
+        if (specs == null) {
+            throw new MorException(where + ": no tensor list given; expected a list of tensor specs");
+        }
+        Set<String> seen = new HashSet<>();
+        for (TensorSpec s : specs) {
+            if (s == null) {
+                throw new MorException(where + ": a tensor spec is null; expected key, dtype and shape");
+            }
+            if (!seen.add(s.key())) {
+                throw new MorException(where + ": key '" + s.key() + "' is given twice; expected distinct keys");
+            }
+        }
+        List<TensorSpec> ordered = new ArrayList<>(specs);
+        ordered.sort(Comparator.comparingInt((TensorSpec s) -> -layoutRank(s.dtype()))
+                .thenComparing(TensorSpec::key, SafetensorsWriter::compareCodePoints));
+        return ordered;
+    }
+
+    private static byte[] header(String where, List<TensorSpec> entries, Map<String, String> metadata) {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         try (JsonGenerator g = new JsonFactory().createGenerator(out)) {
             g.writeStartObject();
@@ -183,12 +209,12 @@ public final class SafetensorsWriter {
                 g.writeEndObject();
             }
             long offset = 0;
-            for (Entry e : entries) {
-                long bytes = e.numel * e.dtype.byteSize();
-                g.writeObjectFieldStart(e.key);
-                g.writeStringField("dtype", e.dtype.name());
+            for (TensorSpec e : entries) {
+                long bytes = e.byteLength();
+                g.writeObjectFieldStart(e.key());
+                g.writeStringField("dtype", e.dtype().name());
                 g.writeArrayFieldStart("shape");
-                for (long d : e.shape) {
+                for (long d : e.shape()) {
                     g.writeNumber(d);
                 }
                 g.writeEndArray();
@@ -208,112 +234,6 @@ public final class SafetensorsWriter {
         byte[] header = Arrays.copyOf(out.toByteArray(), padded);
         Arrays.fill(header, length, padded, (byte) ' ');
         return header;
-    }
-
-    private static void writeData(FileChannel ch, String where, Entry e) throws IOException {
-        if (e.numel == 0) {
-            return;
-        }
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(IO_CHUNK, e.numel * e.dtype.byteSize()))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        int perChunk = buf.capacity() / e.dtype.byteSize();
-        switch (e.dtype) {
-            case F32 -> {
-                float[] v = floatValues(where, e);
-                for (int i = 0; i < v.length; i += perChunk) {
-                    int n = Math.min(perChunk, v.length - i);
-                    buf.clear();
-                    buf.asFloatBuffer().put(v, i, n);
-                    buf.limit(n * 4);
-                    writeFully(ch, buf);
-                }
-            }
-            case I64 -> {
-                long[] v = longValues(where, e);
-                for (int i = 0; i < v.length; i += perChunk) {
-                    int n = Math.min(perChunk, v.length - i);
-                    buf.clear();
-                    buf.asLongBuffer().put(v, i, n);
-                    buf.limit(n * 8);
-                    writeFully(ch, buf);
-                }
-            }
-            case I32 -> {
-                int[] v = intValues(where, e);
-                for (int i = 0; i < v.length; i += perChunk) {
-                    int n = Math.min(perChunk, v.length - i);
-                    buf.clear();
-                    buf.asIntBuffer().put(v, i, n);
-                    buf.limit(n * 4);
-                    writeFully(ch, buf);
-                }
-            }
-            default -> throw new AssertionError(e.dtype);
-        }
-    }
-
-    /**
-     * The array as a dense C-order array of the given type: the array itself if it already is one (a plain
-     * C-order array owning its whole buffer), else a copy.
-     */
-    private static INDArray cOrder(INDArray a, DataType type) {
-        INDArray typed = a.dataType() == type ? a : a.castTo(type);
-        boolean dense = typed.ordering() == 'c' && !typed.isView() && typed.offset() == 0
-                && typed.data().length() == typed.length()
-                && Arrays.equals(typed.stride(), Nd4j.getStrides(typed.shape(), 'c'));
-        return dense ? typed : typed.dup('c');
-    }
-
-    private static float[] floatValues(String where, Entry e) {
-        INDArray c = cOrder(e.array, DataType.FLOAT);
-        float[] v = c.data().asFloat();
-        return exact(where, e, v.length, c.offset()) ? v
-                : Arrays.copyOfRange(v, (int) c.offset(), (int) (c.offset() + e.numel));
-    }
-
-    private static long[] longValues(String where, Entry e) {
-        INDArray c = cOrder(e.array, DataType.LONG);
-        long[] v = c.data().asLong();
-        return exact(where, e, v.length, c.offset()) ? v
-                : Arrays.copyOfRange(v, (int) c.offset(), (int) (c.offset() + e.numel));
-    }
-
-    private static int[] intValues(String where, Entry e) {
-        INDArray c = cOrder(e.array, DataType.INT);
-        int[] v = c.data().asInt();
-        return exact(where, e, v.length, c.offset()) ? v
-                : Arrays.copyOfRange(v, (int) c.offset(), (int) (c.offset() + e.numel));
-    }
-
-    /** Whether the buffer holds exactly the tensor; fails if it holds too little. */
-    private static boolean exact(String where, Entry e, int bufferLength, long offset) {
-        if (offset + e.numel > bufferLength) {
-            throw new MorException(where + ": key '" + e.key + "': the array's buffer holds " + bufferLength
-                    + " values after offset " + offset + "; expected " + e.numel + " for shape "
-                    + Arrays.toString(e.shape));
-        }
-        return offset == 0 && bufferLength == e.numel;
-    }
-
-    private static Path createTemp(Path dir, String name) throws IOException {
-        for (int attempt = 0; ; attempt++) {
-            Path temp = dir.resolve("." + name + "." + Long.toHexString(ThreadLocalRandom.current().nextLong())
-                    + ".tmp");
-            try {
-                // created with the default permissions, like the file it replaces would be
-                return Files.createFile(temp);
-            } catch (FileAlreadyExistsException e) {
-                if (attempt >= 100) {
-                    throw e;
-                }
-            }
-        }
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) {
-            ch.write(buf);
-        }
     }
 
     /** Compares strings by Unicode code point, which is the byte order of their UTF-8 encodings. */

@@ -283,6 +283,70 @@ class SafetensorsWriterTest {
         assertEquals(0, SafetensorsWriter.compareCodePoints("x.y", "x.y"));
     }
 
+    /**
+     * The streaming path writes FLOAT, DOUBLE, BFLOAT16 and HALF arrays as F32 (bit for bit), BF16 and F16
+     * (rounded as HalfFloats rounds), across more than one 1 MiB chunk, and reads them back exactly.
+     */
+    @Test
+    void streamsEveryFloatArrayTypeIntoEachFloatDtype() {
+        int n = 600_001; // over one chunk of 2-byte elements (524288)
+        float[] base = new float[n];
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        for (int i = 0; i < n; i++) {
+            base[i] = (float) (rnd.nextGaussian() * Math.scalb(1.0, rnd.nextInt(-30, 20)));
+        }
+        float[] edges = {0f, -0.0f, Float.MIN_VALUE, 65504f, 65520f, -70000f, 1e-8f, Float.POSITIVE_INFINITY,
+            Float.MAX_VALUE, 0.1f, -1f / 3};
+        System.arraycopy(edges, 0, base, 0, edges.length);
+        INDArray floats = Nd4j.create(base, new long[]{n}, 'c'); // [n]
+        Map<String, INDArray> sources = new LinkedHashMap<>();
+        sources.put("float", floats.reshape('c', 1, n)); // [1, n]
+        sources.put("double", floats.castTo(DataType.DOUBLE).reshape('c', n, 1)); // [n, 1]
+        sources.put("bf16", floats.castTo(DataType.BFLOAT16)); // [n]
+        sources.put("half", floats.castTo(DataType.HALF)); // [n]
+        sources.put("view", floats.reshape('c', 1, n).transpose()); // [n, 1], 'f' order view
+        for (DType dtype : List.of(DType.F32, DType.BF16, DType.F16)) {
+            List<TensorSpec> specs = new ArrayList<>();
+            sources.forEach((k, a) -> specs.add(new TensorSpec(k, dtype, a.shape())));
+            Path p = tmp.resolve(dtype + ".safetensors");
+            SafetensorsWriter.write(p, specs, s -> TensorValues.of(sources.get(s.key())), Map.of("format", "pt"));
+            try (SafetensorsFile f = SafetensorsFile.open(p)) {
+                for (Map.Entry<String, INDArray> e : sources.entrySet()) {
+                    assertEquals(dtype, f.info(e.getKey()).dtype());
+                    assertArrayEquals(e.getValue().shape(), f.info(e.getKey()).shape());
+                    float[] source = e.getValue().castTo(DataType.FLOAT).dup('c').data().asFloat();
+                    float[] expected = new float[n];
+                    for (int i = 0; i < n; i++) {
+                        expected[i] = switch (dtype) {
+                            case F32 -> source[i];
+                            case BF16 -> HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(source[i]));
+                            case F16 -> HalfFloats.halfToFloat(HalfFloats.floatToHalf(source[i]));
+                            default -> throw new AssertionError(dtype);
+                        };
+                    }
+                    assertBitsEqual(expected, f.floatData(e.getKey()));
+                }
+            }
+        }
+    }
+
+    @Test
+    void streamingRefusesValuesOfAnotherShapeAndLeavesNoFile() throws IOException {
+        Path p = tmp.resolve("bad.safetensors");
+        List<TensorSpec> specs = List.of(new TensorSpec("a", DType.BF16, new long[]{2, 3}),
+                new TensorSpec("b", DType.I64, new long[]{2}));
+        assertMessage(assertThrows(MorException.class, () -> SafetensorsWriter.write(p, specs.subList(0, 1),
+                        s -> TensorValues.of(new float[6], 3, 2), null)),
+                p.toString(), "key 'a'", "the values have shape [3, 2]; expected [2, 3]");
+        assertMessage(assertThrows(MorException.class, () -> SafetensorsWriter.write(p, specs,
+                        s -> TensorValues.of(new float[(int) s.numel()], s.shape()), null)),
+                p.toString(), "key 'b'", "cannot be written as an integer tensor");
+        assertMessage(assertThrows(MorException.class, () -> SafetensorsWriter.write(p, List.of(specs.get(0),
+                        specs.get(0)), s -> null, null)),
+                p.toString(), "key 'a' is given twice");
+        assertEquals(List.of(), listDir());
+    }
+
     private List<Path> listDir() throws IOException {
         try (Stream<Path> s = Files.list(tmp)) {
             return s.toList();

@@ -3,23 +3,36 @@ package dev.mor4j.llama.adapter;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.AdapterMethod;
-import dev.mor4j.core.safetensors.SafetensorsWriter;
+import dev.mor4j.core.safetensors.DType;
+import dev.mor4j.core.safetensors.ShardPlan;
+import dev.mor4j.core.safetensors.ShardedCheckpoint;
+import dev.mor4j.core.safetensors.ShardedCheckpointWriter;
+import dev.mor4j.core.safetensors.TensorSpec;
+import dev.mor4j.core.safetensors.TensorValues;
+import dev.mor4j.llama.config.ConfigDType;
 import dev.mor4j.llama.model.LlamaModel;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Folds a LoRA or DoRA adapter into the base weights (PEFT's {@code merge_and_unload}) and writes a Hugging
- * Face checkpoint directory. MoR and MoELoRA cannot be merged: their update depends on each token through
- * the router.
+ * Face checkpoint directory as {@code save_pretrained} does: the weights in the base checkpoint's stored dtype
+ * (or another one asked for), {@code model.safetensors} or shards of at most 5 GB with
+ * {@code model.safetensors.index.json}. MoR and MoELoRA cannot be merged: their update depends on each token
+ * through the router.
+ *
+ * <p>Each merged weight {@code W + s·B·A} is computed when the writer reaches it and released once written, so
+ * merging needs the base model's memory plus one projection, not a second copy of the model.
  */
 public final class AdapterMerge {
 
@@ -28,12 +41,7 @@ public final class AdapterMerge {
 
     /** The merged weights {@code [d_out, d_in]} by module name. */
     public static Map<String, INDArray> mergedWeights(LlamaAdapters adapters) {
-        AdapterMethod method = adapters.config().method();
-        if (method != AdapterMethod.LORA && method != AdapterMethod.DORA) {
-            throw new MorException("a " + method + " adapter cannot be merged into the base weights: its router weighs "
-                    + "the experts differently for every token, so no single weight matrix computes the same function; "
-                    + "load it with --adapter instead");
-        }
+        checkMergeable(adapters);
         Map<String, INDArray> merged = new LinkedHashMap<>();
         for (Map.Entry<String, AdapterLayer> e : adapters.layers().entrySet()) {
             merged.put(e.getKey(), e.getValue().mergedWeight(adapters.weights()));
@@ -41,40 +49,125 @@ public final class AdapterMerge {
         return merged;
     }
 
+    private static void checkMergeable(LlamaAdapters adapters) {
+        AdapterMethod method = adapters.config().method();
+        if (method != AdapterMethod.LORA && method != AdapterMethod.DORA) {
+            throw new MorException("a " + method + " adapter cannot be merged into the base weights: its router weighs "
+                    + "the experts differently for every token, so no single weight matrix computes the same function; "
+                    + "load it with --adapter instead");
+        }
+    }
+
+    /** As {@link #write(LlamaModel, LlamaAdapters, Path, DType, long)} in the base's dtype, in 5 GB shards. */
+    public static ShardPlan write(LlamaModel model, LlamaAdapters adapters, Path out) {
+        return write(model, adapters, out, null, ShardedCheckpointWriter.DEFAULT_MAX_SHARD_SIZE);
+    }
+
     /**
-     * Writes {@code out} (which must not exist, or be an empty directory) with {@code config.json}, the merged
-     * {@code model.safetensors} and the model directory's other small files (tokenizer, generation config). The
-     * directory is assembled under a temporary name and renamed at the end.
+     * Writes {@code out} (which must not exist, or be an empty directory) with the merged weights, the model
+     * directory's {@code config.json} (its {@code dtype}/{@code torch_dtype} set to the written dtype) and its
+     * other small files (tokenizer, generation config). The directory is assembled under a temporary name and
+     * renamed at the end.
+     *
+     * @param dtype        the stored type of every weight: F32, BF16 or F16; null for the base checkpoint's own
+     *                     (the type most of its parameters are stored in, see {@link DType#mostCommonFloat})
+     * @param maxShardSize the most data bytes per safetensors file (transformers' {@code max_shard_size})
+     * @return the files written
      */
-    public static void write(LlamaModel model, LlamaAdapters adapters, Path out) {
-        Map<String, INDArray> merged = mergedWeights(adapters);
+    public static ShardPlan write(LlamaModel model, LlamaAdapters adapters, Path out, DType dtype, long maxShardSize) {
+        checkMergeable(adapters);
         if (Files.exists(out) && !isEmptyDir(out)) {
             throw new MorException(out + ": already exists and is not empty; choose a new --out directory");
         }
+        DType stored = dtype != null ? dtype : baseDType(model.directory());
+        if (!stored.isFloatingPoint()) {
+            throw new MorException("dtype " + stored + ": expected F32, BF16 or F16 for model weights");
+        }
+        // key → base weight ([d_out, d_in] or [H]), in save_pretrained's order
+        Map<String, INDArray> base = model.weights().stateDict(Map.of());
+        List<TensorSpec> specs = new ArrayList<>();
+        base.forEach((key, w) -> specs.add(new TensorSpec(key, stored, w.shape())));
         Path parent = out.toAbsolutePath().getParent();
         Path tmp = parent.resolve("." + out.getFileName() + ".tmp");
         try {
             deleteTree(tmp);
             Files.createDirectories(tmp);
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(model.directory())) {
-                for (Path f : files) {
-                    String name = f.getFileName().toString();
-                    if (Files.isRegularFile(f) && !name.endsWith(".safetensors") && !name.equals("model.safetensors.index.json")) {
-                        Files.copy(f, tmp.resolve(name));
-                    }
-                }
-            }
-            SafetensorsWriter.write(tmp.resolve("model.safetensors"), model.weights().stateDict(merged),
-                    Map.of("format", "pt"));
+            copyOtherFiles(model.directory(), tmp, stored);
+            ShardPlan plan =
+                    ShardedCheckpointWriter.write(tmp, specs, s -> values(adapters, base, s.key()), maxShardSize);
             if (Files.exists(out)) {
                 Files.delete(out); // an empty directory
             }
             Files.move(tmp, out, StandardCopyOption.ATOMIC_MOVE);
+            return plan;
         } catch (IOException e) {
             throw new MorException(out + ": cannot write the merged checkpoint: " + e.getMessage(), e);
         } finally {
             deleteTree(tmp);
         }
+    }
+
+    /** The floating-point type most of the base checkpoint's parameters are stored in. */
+    static DType baseDType(Path modelDir) {
+        try (ShardedCheckpoint ckpt = ShardedCheckpoint.open(modelDir)) {
+            return DType.mostCommonFloat(ckpt);
+        }
+    }
+
+    /** A weight's values: the merged weight for an adapted projection (released once written), else the base's. */
+    private static TensorValues values(LlamaAdapters adapters, Map<String, INDArray> base, String key) {
+        AdapterLayer layer = key.endsWith(".weight")
+                ? adapters.layers().get(key.substring(0, key.length() - ".weight".length())) : null;
+        if (layer == null) {
+            return TensorValues.of(base.get(key));
+        }
+        INDArray merged = layer.mergedWeight(adapters.weights()); // [d_out, d_in]
+        TensorValues v = TensorValues.of(merged);
+        return new TensorValues() {
+            @Override
+            public long[] shape() {
+                return v.shape();
+            }
+
+            @Override
+            public void readFloats(long start, float[] dst, int count) {
+                v.readFloats(start, dst, count);
+            }
+
+            @Override
+            public void close() {
+                v.close();
+                if (merged.closeable()) {
+                    merged.close(); // now rather than at some later garbage collection
+                }
+            }
+        };
+    }
+
+    /**
+     * Copies the model directory's regular files except weights (safetensors, PyTorch/TF/Flax/GGUF weights and
+     * their indexes); {@code config.json} with its dtype set to {@code stored}.
+     */
+    private static void copyOtherFiles(Path modelDir, Path to, DType stored) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(modelDir)) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                if (!Files.isRegularFile(f) || isWeightFile(name)) {
+                    continue;
+                }
+                if (name.equals("config.json")) {
+                    String config = ConfigDType.withDType(Files.readString(f), stored, f.toString());
+                    Files.writeString(to.resolve(name), config);
+                } else {
+                    Files.copy(f, to.resolve(name));
+                }
+            }
+        }
+    }
+
+    private static boolean isWeightFile(String name) {
+        return Stream.of(".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".index.json")
+                .anyMatch(name::endsWith);
     }
 
     private static boolean isEmptyDir(Path p) {

@@ -172,8 +172,10 @@ public final class LlamaWeights {
 
     /**
      * The weights under their Hugging Face keys, as {@code save_pretrained} writes them ({@code lm_head.weight}
-     * omitted when tied), with some projections replaced. Projections and the embedding come in the type they
-     * are held in (16-bit for a 16-bit checkpoint), the norm weights in the compute type.
+     * omitted when tied), with some projections replaced, in the order of LlamaForCausalLM's {@code state_dict()}
+     * (per layer: the projections, then {@code input_layernorm} and {@code post_attention_layernorm}); that order
+     * decides how a checkpoint is split into shards. Projections and the embedding come in the type they are held
+     * in (16-bit for a 16-bit checkpoint), the norm weights in the compute type.
      *
      * @param replaced module name (e.g. {@code model.layers.0.mlp.up_proj}) → weight {@code [d_out, d_in]}
      */
@@ -182,11 +184,11 @@ public final class LlamaWeights {
         m.put("model.embed_tokens.weight", embedTokens);
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             String p = "model.layers." + l + ".";
-            m.put(p + "input_layernorm.weight", inputNorm[l]);
-            m.put(p + "post_attention_layernorm.weight", postAttentionNorm[l]);
             for (String proj : PROJECTIONS) {
                 m.put(p + proj + ".weight", replaced.getOrDefault(p + proj, linears.get(p + proj).storedWeight()));
             }
+            m.put(p + "input_layernorm.weight", inputNorm[l]);
+            m.put(p + "post_attention_layernorm.weight", postAttentionNorm[l]);
         }
         m.put("model.norm.weight", finalNorm);
         if (!config.tieWordEmbeddings()) {

@@ -2,6 +2,7 @@ package dev.mor4j.llama.adapter;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -10,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterFiles;
+import dev.mor4j.core.safetensors.DType;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;
 import dev.mor4j.llama.TestData;
@@ -69,7 +71,7 @@ class PeftInteropTest {
 
     @ParameterizedTest
     @ValueSource(strings = {"lora", "dora"})
-    void mergedCheckpointMatchesPeftMergeAndUnload(String kind) {
+    void mergedCheckpointMatchesPeftMergeAndUnload(String kind) throws Exception {
         LlamaAdapters a = LlamaAdapters.load(model.weights(), adapterDir(kind));
         Path out = tmp.resolve("merged-" + kind);
         AdapterMerge.write(model, a, out);
@@ -78,7 +80,16 @@ class PeftInteropTest {
         double d = TestData.maxAbsDiff(r.logits(), goldens.getFloat("peft." + kind + ".merged_logits"));
         System.out.printf("PEFT %s merged: logits max|Δ| %.3g%n", kind, d);
         assertTrue(d <= 1e-4, kind + " merged logits max abs diff " + d);
-        assertTrue(Files.isRegularFile(out.resolve("config.json")));
+        // as save_pretrained writes the F32 base: one F32 model.safetensors, no index, the base's config.json
+        assertArrayEquals(Files.readAllBytes(model.directory().resolve("config.json")),
+                Files.readAllBytes(out.resolve("config.json")));
+        assertFalse(Files.exists(out.resolve("model.safetensors.index.json")));
+        try (SafetensorsFile f = SafetensorsFile.open(out.resolve("model.safetensors"))) {
+            assertEquals(Map.of("format", "pt"), f.metadata());
+            for (String k : f.keys()) {
+                assertEquals(DType.F32, f.info(k).dtype(), k);
+            }
+        }
     }
 
     @ParameterizedTest
