@@ -1,11 +1,15 @@
 package dev.mor4j.llama.model;
 
+import dev.mor4j.core.MemoryLimit;
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.safetensors.DType;
 import dev.mor4j.core.safetensors.ShardedCheckpoint;
+import dev.mor4j.core.safetensors.TensorInfo;
 import dev.mor4j.llama.config.LlamaConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.Locale;
 
 /** A Hugging Face LLaMA checkpoint directory loaded for computation: its config and frozen weights. */
 public final class LlamaModel {
@@ -31,9 +35,29 @@ public final class LlamaModel {
         }
         LlamaConfig config = LlamaConfig.load(directory);
         try (ShardedCheckpoint ckpt = ShardedCheckpoint.open(directory)) {
+            requireRoom(ckpt);
             LlamaWeights weights = LlamaWeights.load(config, ckpt.description(), new HashSet<>(ckpt.keys()),
                     k -> ckpt.info(k).shape(), ckpt::getStored);
             return new LlamaModel(directory, config, weights);
+        }
+    }
+
+    /**
+     * Refuses, before anything is read, a checkpoint whose weights alone exceed the process's memory limit (16-bit
+     * tensors are held in 2 bytes, others in 4).
+     */
+    private static void requireRoom(ShardedCheckpoint ckpt) {
+        long bytes = 0;
+        for (String key : ckpt.keys()) {
+            TensorInfo t = ckpt.info(key);
+            bytes += t.numel() * (t.dtype() == DType.BF16 || t.dtype() == DType.F16 ? 2 : 4);
+        }
+        MemoryLimit limit = MemoryLimit.ofProcess();
+        if (bytes > limit.bytes()) {
+            throw new MorException(String.format(Locale.ROOT, "%s: the weights take %.2f GB in memory but the limit is"
+                    + " %.2f GB (%s); run on a machine with more memory or raise the limit (MOR_JAVA_OPTS=\"-Dorg."
+                    + "bytedeco.javacpp.maxbytes=... -Dorg.bytedeco.javacpp.maxphysicalbytes=...\")",
+                    ckpt.description(), bytes / 1e9, limit.bytes() / 1e9, limit.source()));
         }
     }
 

@@ -158,8 +158,10 @@ public final class LayerwiseGradients implements GradientSource {
         int layers = segments.size();
         INDArray[] inputs = new INDArray[layers]; // inputs[l]: [B·T, H] entering layer l (l ≥ 1)
         for (int l = 0; l + 1 < layers; l++) {
-            Map<String, INDArray> f = feedsOf(l, feeds, rows, step, microBatch, inputs[l], null);
+            Map<String, INDArray> masks = masksOf(l, rows, step, microBatch);
+            Map<String, INDArray> f = feedsOf(l, feeds, masks, inputs[l], null);
             inputs[l + 1] = SessionMemory.output(segments.get(l).sd(), f, LlamaGraph.HIDDEN_OUT).get(LlamaGraph.HIDDEN_OUT);
+            close(masks);
         }
         Map<String, INDArray> gradients = new HashMap<>();
         Map<String, INDArray> routerValues = new HashMap<>();
@@ -177,8 +179,10 @@ public final class LayerwiseGradients implements GradientSource {
             if (l > 0) {
                 wanted.add(LlamaGraph.HIDDEN_IN);
             }
-            Map<String, INDArray> f = feedsOf(l, feeds, rows, step, microBatch, inputs[l], upstream);
+            Map<String, INDArray> masks = masksOf(l, rows, step, microBatch);
+            Map<String, INDArray> f = feedsOf(l, feeds, masks, inputs[l], upstream);
             OutAndGrad r = GradientFunction.run(seg.sd(), f, outputs, wanted);
+            close(masks);
             if (lossName != null) {
                 loss += r.getOutputs().get(lossName).getDouble(0);
             }
@@ -210,19 +214,34 @@ public final class LayerwiseGradients implements GradientSource {
         return new StepResult(loss, batch.tokens(), gradients);
     }
 
+    /**
+     * Segment {@code l}'s dropout masks ({@code [B·T, d_in]} each), drawn from {@code (seed, step, micro-batch,
+     * name)}: the same as the whole graph's.
+     */
+    private Map<String, INDArray> masksOf(int l, long rows, long step, int microBatch) {
+        AdapterContext ctx = segments.get(l).adapterContext();
+        return DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, seed, step, microBatch);
+    }
+
+    /**
+     * Releases arrays made for one segment's pass at once: a 7B layer's masks are tens of megabytes, and left to
+     * the garbage collector a step's worth (twice per layer) piles up outside the heap.
+     */
+    private static void close(Map<String, INDArray> arrays) {
+        arrays.values().forEach(INDArray::close);
+    }
+
     /** The placeholders segment {@code l} takes: the batch's, its dropout masks, its input and upstream gradient. */
-    private Map<String, INDArray> feedsOf(int l, Map<String, INDArray> batch, long rows, long step, int microBatch,
+    private Map<String, INDArray> feedsOf(int l, Map<String, INDArray> batch, Map<String, INDArray> masks,
             INDArray input, INDArray upstream) {
-        LlamaGraph seg = segments.get(l);
-        SameDiff sd = seg.sd();
+        SameDiff sd = segments.get(l).sd();
         Map<String, INDArray> f = new HashMap<>();
         batch.forEach((k, v) -> {
             if (sd.hasVariable(k) && sd.getVariable(k).getVariableType() == VariableType.PLACEHOLDER) {
                 f.put(k, v);
             }
         });
-        AdapterContext ctx = seg.adapterContext();
-        f.putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, seed, step, microBatch));
+        f.putAll(masks);
         if (input != null) {
             f.put(LlamaGraph.HIDDEN_IN, input);
         }

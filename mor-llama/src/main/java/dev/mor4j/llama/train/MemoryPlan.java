@@ -1,10 +1,10 @@
 package dev.mor4j.llama.train;
 
+import dev.mor4j.core.MemoryLimit;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.llama.config.LlamaConfig;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.Locale;
-import org.bytedeco.javacpp.Pointer;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -27,9 +27,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@value #C_SCORES} score arrays per layer, {@value #C_VOCAB} [n, V] arrays at the head. Adapters on more
  * projections keep a few more arrays; the estimate is meant to be within about 15 % of the measured peak.
  *
- * <p>The limit is JavaCPP's {@code org.bytedeco.javacpp.maxbytes} (off-heap arrays) and
- * {@code maxphysicalbytes} less the Java heap (the whole process), whichever is smaller; where neither is set,
- * the machine's memory less the heap.
+ * <p>The limit is the process's {@link MemoryLimit}.
  *
  * @param weightBytes          frozen weights as held, with the rotary tables
  * @param adapterBytes         adapters, gradients and AdamW state
@@ -89,35 +87,12 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
         long whole = (long) (MARGIN * (layers * (layer + widened) + head));
         long recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
                 + 2 * 4 * n * c.hiddenSize()));
-        long[] limit = limit();
-        return new MemoryPlan(weightBytes, adapterBytes, whole, recompute, limit[0],
-                limit[1] == 0 ? "org.bytedeco.javacpp.maxbytes" : limit[1] == 1
-                        ? "org.bytedeco.javacpp.maxphysicalbytes less the Java heap" : "the machine's memory less the Java heap");
+        MemoryLimit limit = MemoryLimit.ofProcess();
+        return new MemoryPlan(weightBytes, adapterBytes, whole, recompute, limit.bytes(), limit.source());
     }
 
     private static long bytes(INDArray a) {
         return a.length() * a.dataType().width();
-    }
-
-    /** {limit, 0 = maxbytes / 1 = maxphysicalbytes − heap / 2 = machine − heap}. */
-    private static long[] limit() {
-        long heap = Runtime.getRuntime().maxMemory();
-        long max = Pointer.maxBytes();
-        long physical = Pointer.maxPhysicalBytes();
-        long best = Long.MAX_VALUE;
-        long source = 2;
-        if (max > 0) {
-            best = max;
-            source = 0;
-        }
-        if (physical > 0 && physical - heap < best) {
-            best = physical - heap;
-            source = 1;
-        }
-        if (best == Long.MAX_VALUE) {
-            best = Pointer.totalPhysicalBytes() - heap;
-        }
-        return new long[] {best, source};
     }
 
     /** This plan against another limit. */
