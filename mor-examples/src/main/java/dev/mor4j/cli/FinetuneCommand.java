@@ -227,12 +227,10 @@ final class FinetuneCommand implements Callable<Integer> {
 
         FineTuneResult result;
         long peakResident;
-        long peakArrays;
         try (progress; MemoryPeak peak = new MemoryPeak()) {
             progress.start(ft.trainer().globalStep());
             result = ft.train();
             peakResident = peak.physicalBytes();
-            peakArrays = peak.javacppBytes();
         }
         Path lossPng = outDir.resolve(RunDirectory.LOSS_PNG);
         TrainingPlots.loss(MetricsFile.read(outDir.resolve(MetricsLog.FILE)), lossPng);
@@ -244,9 +242,9 @@ final class FinetuneCommand implements Callable<Integer> {
             err.println("router.png: not drawn, " + s.method() + " has no router");
         }
         printSummary(outDir, result, lossPng, routerPng);
-        System.out.printf(Locale.ROOT, "peak memory while training: %.2f GB resident, %.2f GB of ND4J arrays (the"
-                + " memory plan estimated %.2f GB of arrays, %s recomputation)%n", peakResident / 1e9, peakArrays / 1e9,
-                ft.memoryPlan().peak(ft.recomputing()) / 1e9, ft.recomputing() ? "with" : "without");
+        System.out.printf(Locale.ROOT, "peak memory while training: %.2f GB resident (the memory plan estimated %.2f"
+                + " GB of arrays, %s recomputation)%n", peakResident / 1e9, ft.memoryPlan().peak(ft.recomputing()) / 1e9,
+                ft.recomputing() ? "with" : "without");
         return 0;
     }
 

@@ -2,6 +2,7 @@ package dev.mor4j.core.nn;
 
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
@@ -137,6 +138,13 @@ public final class FrozenLinear {
      * @return {@code [tokens, d_out]}
      */
     public SDVariable forward(SameDiff sd, SDVariable x) {
-        return LeanProduct.of(sd, x, weightConstant(sd), weightT.size(1));
+        boolean fresh = !sd.hasVariable(name + ".weight_t");
+        SDVariable w = weightConstant(sd); // [d_in, d_out]
+        if (fresh && weightT.dataType() != computeType && x.getVariableType() == VariableType.ARRAY) {
+            // SameDiff runs an op as soon as its inputs exist, and a constant's cast has nothing to wait for: all of a
+            // model's weights would be widened at the start of every pass. Widen this one once its input exists.
+            w.addControlDependency(x);
+        }
+        return LeanProduct.of(sd, x, w, weightT.size(1));
     }
 }

@@ -508,7 +508,10 @@ public final class SafetensorsFile implements TensorSource {
 
     @FunctionalInterface
     private interface WindowReader {
-        /** Reads {@code count} elements from {@code bytes} (little-endian) into the output from {@code at}. */
+        /**
+         * Reads {@code count} elements from {@code bytes} (little-endian) into the output from {@code at}; the
+         * window is unmapped when this returns, so it must copy what it needs.
+         */
         void read(ByteBuffer bytes, int at, int count);
     }
 
@@ -534,6 +537,7 @@ public final class SafetensorsFile implements TensorSource {
             bytes.order(ByteOrder.LITTLE_ENDIAN);
             int count = (int) (length / elementSize);
             reader.read(bytes, at, count);
+            Unmapper.unmap(bytes); // every reader copies the window's bytes out
             at += count;
             position += length;
             left -= length;

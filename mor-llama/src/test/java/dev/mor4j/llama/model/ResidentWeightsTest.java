@@ -1,6 +1,7 @@
 package dev.mor4j.llama.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.safetensors.SafetensorsFile;
@@ -8,6 +9,7 @@ import dev.mor4j.core.safetensors.ShardedCheckpoint;
 import dev.mor4j.llama.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.HashSet;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -92,5 +94,34 @@ class ResidentWeightsTest {
         LlamaGraph g = a.graph(weights, true, true);
         Map<String, INDArray> feeds = g.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
         return g.sd().calculateGradients(feeds, a.weights().keySet().toArray(new String[0]));
+    }
+
+    /**
+     * An inference pass widens each layer's weights only once the layer's input exists: every cast of layer l runs
+     * after every product of layer l - 1, so a forward pass of a 7B model holds one layer's float32 weights at a
+     * time, not all of them (SameDiff would otherwise run every constant's cast at the start).
+     */
+    @Test
+    void anInferencePassWidensOneLayerAtATime() {
+        LlamaWeights resident = LlamaModel.load(TestData.model("tiny-llama-bf16")).weights();
+        LlamaGraph g = LlamaGraph.base(resident, false);
+        dev.mor4j.core.nn.OpTrace trace = new dev.mor4j.core.nn.OpTrace();
+        g.sd().setListeners(trace);
+        LlamaForward.run(g, batch, false);
+        List<dev.mor4j.core.nn.OpTrace.Execution> ops = trace.executions();
+        int lastProductOfLayer0 = -1;
+        int firstCastOfLayer1 = Integer.MAX_VALUE;
+        for (int i = 0; i < ops.size(); i++) {
+            dev.mor4j.core.nn.OpTrace.Execution e = ops.get(i);
+            if (e.type().equals("xw_plus_b") && e.inputs().stream().anyMatch(n -> n.startsWith("model.layers.0."))) {
+                lastProductOfLayer0 = i;
+            }
+            if (e.type().equals("cast") && e.outputs().stream().anyMatch(n -> n.startsWith("model.layers.1."))) {
+                firstCastOfLayer1 = Math.min(firstCastOfLayer1, i);
+            }
+        }
+        assertTrue(lastProductOfLayer0 >= 0 && firstCastOfLayer1 < Integer.MAX_VALUE, trace.toString());
+        assertTrue(lastProductOfLayer0 < firstCastOfLayer1, "layer 1's weights were widened (op " + firstCastOfLayer1
+                + ") before layer 0's last product (op " + lastProductOfLayer0 + ")");
     }
 }
