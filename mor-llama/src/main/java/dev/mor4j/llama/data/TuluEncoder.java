@@ -88,9 +88,14 @@ public final class TuluEncoder {
         return sb.toString();
     }
 
+    /** The text of an example as it is tokenized: {@link #format} of its messages, stripped as Python strips. */
+    public String text(List<Message> messages) {
+        return PythonStrings.strip(format(messages));
+    }
+
     private EncodedExample encodeCounting(Conversation conversation, EncodeStats stats) {
         List<Message> messages = conversation.messages();
-        int[] full = tokenizer.encode(PythonStrings.strip(format(messages)), true);
+        int[] full = tokenizer.encode(text(messages), true);
         int[] inputIds = Arrays.copyOf(full, Math.min(full.length, maxSeqLength));
         int[] labels = inputIds.clone();
         for (int i = 0; i < messages.size(); i++) {
