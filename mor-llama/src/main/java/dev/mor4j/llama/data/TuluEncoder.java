@@ -1,6 +1,7 @@
 package dev.mor4j.llama.data;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.llama.tokenizer.PrefixEncoder;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -19,7 +20,10 @@ import java.util.stream.Stream;
  * that follows it. As in open-instruct, span boundaries are token counts of prefix texts: a message starts at
  * {@code len(tokenize(messages before it))} and ends at {@code len(tokenize(messages through it
  * [+ "<|assistant|>\n"]))}, each tokenized with BOS, not stripped, and capped at the maximum length; masking stops
- * after a span that reaches the maximum length.
+ * after a span that reaches the maximum length. These prefix texts are prefixes of the formatted conversation, and
+ * their token counts come from one {@link PrefixEncoder} over it: the conversation is tokenized once, and for each
+ * boundary only the text since the last EOS token before it again (at most the last user turn and the header
+ * after it), instead of every prefix from the start.
  *
  * <p>An example can end up with every label masked (a long prompt cut before the answer). {@link #encode} returns
  * it; {@link #encodeAll} drops it and counts it in {@link EncodeStats}, as open-instruct filters such examples.
@@ -95,19 +99,25 @@ public final class TuluEncoder {
 
     private EncodedExample encodeCounting(Conversation conversation, EncodeStats stats) {
         List<Message> messages = conversation.messages();
-        int[] full = tokenizer.encode(text(messages), true);
+        String formatted = format(messages);
+        int[] messageEnds = messageEnds(messages);
+        PrefixEncoder prefixes = tokenizer.prefixEncoder(formatted, true);
+        String text = PythonStrings.strip(formatted);
+        int[] full = formatted.startsWith(text) ? prefixes.encode(text.length()) : tokenizer.encode(text, true);
         int[] inputIds = Arrays.copyOf(full, Math.min(full.length, maxSeqLength));
         int[] labels = inputIds.clone();
         for (int i = 0; i < messages.size(); i++) {
             if (messages.get(i).role() == Role.ASSISTANT) {
                 continue;
             }
-            int start = i == 0 ? 0 : tokenCount(format(messages.subList(0, i)));
-            String through = format(messages.subList(0, i + 1));
+            // the formatted messages before i, and through i (with the header of an assistant turn after it),
+            // are prefixes of the formatted conversation
+            int start = i == 0 ? 0 : tokenCount(prefixes, messageEnds[i - 1]);
+            int through = messageEnds[i];
             if (i + 1 < messages.size() && messages.get(i + 1).role() == Role.ASSISTANT) {
-                through += ASSISTANT_HEADER;
+                through += ASSISTANT_HEADER.length();
             }
-            int end = tokenCount(through);
+            int end = tokenCount(prefixes, through);
             // labels[start:end] = -100, with Python's clamping of slice bounds
             int from = Math.min(start, labels.length);
             int to = Math.min(end, labels.length);
@@ -125,8 +135,19 @@ public final class TuluEncoder {
         return example;
     }
 
-    /** The number of tokens of a text tokenized with special tokens, capped at the maximum length. */
-    private int tokenCount(String text) {
-        return Math.min(tokenizer.encode(text, true).length, maxSeqLength);
+    /** Where each message's text ends in {@link #format} of the messages. */
+    private int[] messageEnds(List<Message> messages) {
+        int[] ends = new int[messages.size()];
+        int at = 0;
+        for (int i = 0; i < ends.length; i++) {
+            at += format(messages.subList(i, i + 1)).length();
+            ends[i] = at;
+        }
+        return ends;
+    }
+
+    /** The number of tokens of a prefix of the formatted text tokenized with special tokens, capped. */
+    private int tokenCount(PrefixEncoder prefixes, int prefixLength) {
+        return Math.min(prefixes.count(prefixLength), maxSeqLength);
     }
 }

@@ -33,8 +33,13 @@ final class AddedVocabulary {
     private static final Logger LOG = LoggerFactory.getLogger(AddedVocabulary.class);
     private static final Pattern WORD_CHAR = Pattern.compile("\\w", Pattern.UNICODE_CHARACTER_CLASS);
 
-    /** A piece of text: either a matched added token ({@code token != null}) or text for the model. */
-    record Segment(String text, AddedToken token, boolean atOrigin) {
+    /**
+     * A piece of text: either a matched added token ({@code token != null}) or text for the model.
+     *
+     * @param start where it starts in the split text
+     * @param end   where it ends in the split text
+     */
+    record Segment(String text, AddedToken token, boolean atOrigin, int start, int end) {
     }
 
     private final Map<String, AddedToken> byContent = new HashMap<>();
@@ -139,12 +144,21 @@ final class AddedVocabulary {
 
     /** Splits raw text around the non-normalized added tokens; empty pieces are dropped. */
     List<Segment> splitRaw(String text) {
-        return rawMatcher.split(text, true);
+        return rawMatcher.split(text, 0, text.length(), true);
+    }
+
+    /**
+     * The segments from {@code from} on that {@link #splitRaw} gives for {@code text.substring(0, to)}, provided
+     * its split has a segment boundary at {@code from} (the end of an added token, or 0); offsets are in
+     * {@code text}.
+     */
+    List<Segment> splitRaw(String text, int from, int to) {
+        return rawMatcher.split(text, from, to, true);
     }
 
     /** Splits normalized text around the normalized added tokens; empty pieces are dropped. */
     List<Segment> splitNormalized(String text, boolean atOrigin) {
-        return normalizedMatcher.split(text, atOrigin);
+        return normalizedMatcher.split(text, 0, text.length(), atOrigin);
     }
 
     /** Leftmost-longest matching of a fixed set of strings. */
@@ -165,12 +179,13 @@ final class AddedVocabulary {
             }
         }
 
-        List<Segment> split(String text, boolean atOrigin) {
+        /** Splits {@code text[from, to)}, as if the text ended at {@code to}; matching starts at {@code from}. */
+        List<Segment> split(String text, int from, int to, boolean atOrigin) {
             List<Segment> out = new ArrayList<>();
-            int startOffset = 0;
-            int i = 0;
-            while (!byFirstChar.isEmpty() && i < text.length()) {
-                Entry match = longestAt(text, i);
+            int startOffset = from;
+            int i = from;
+            while (!byFirstChar.isEmpty() && i < to) {
+                Entry match = longestAt(text, i, to);
                 if (match == null) {
                     i++;
                     continue;
@@ -179,32 +194,36 @@ final class AddedVocabulary {
                 int stop = i + match.text().length();
                 i = stop; // matching resumes after the match itself, whatever stripping does below
                 AddedToken token = match.token();
-                if (token.singleWord() && !isSingleWord(text, start, stop)) {
+                if (token.singleWord() && !isSingleWord(text, start, stop, to)) {
                     continue;
                 }
                 if (token.lstrip()) {
                     start = Math.max(whitespaceStartBefore(text, start), startOffset);
                 }
                 if (token.rstrip()) {
-                    stop = whitespaceEndAfter(text, stop);
+                    stop = whitespaceEndAfter(text, stop, to);
                 }
                 if (startOffset < start) {
-                    out.add(new Segment(text.substring(startOffset, start), null, atOrigin && startOffset == 0));
+                    out.add(segment(text, startOffset, start, null, atOrigin));
                 }
-                out.add(new Segment(text.substring(start, stop), token, atOrigin && start == 0));
+                out.add(segment(text, start, stop, token, atOrigin));
                 startOffset = stop;
             }
-            if (startOffset < text.length()) {
-                out.add(new Segment(text.substring(startOffset), null, atOrigin && startOffset == 0));
+            if (startOffset < to) {
+                out.add(segment(text, startOffset, to, null, atOrigin));
             }
             return out;
         }
 
-        private Entry longestAt(String text, int i) {
+        private static Segment segment(String text, int start, int end, AddedToken token, boolean atOrigin) {
+            return new Segment(text.substring(start, end), token, atOrigin && start == 0, start, end);
+        }
+
+        private Entry longestAt(String text, int i, int to) {
             List<Entry> candidates = byFirstChar.get(text.charAt(i));
             if (candidates != null) {
                 for (Entry e : candidates) {
-                    if (text.startsWith(e.text(), i)) {
+                    if (i + e.text().length() <= to && text.startsWith(e.text(), i)) {
                         return e;
                     }
                 }
@@ -213,10 +232,19 @@ final class AddedVocabulary {
         }
 
         /** Neither the text before nor the text after the match continues a word (Unicode {@code \w}). */
-        private static boolean isSingleWord(String text, int start, int stop) {
+        private static boolean isSingleWord(String text, int start, int stop, int to) {
             boolean before = start == 0 || !isWordChar(text.codePointBefore(start));
-            boolean after = stop == text.length() || !isWordChar(text.codePointAt(stop));
+            boolean after = stop == to || !isWordChar(codePointAt(text, stop, to));
             return before && after;
+        }
+
+        /** The code point at {@code i} of {@code text[0, to)} (a high surrogate at {@code to - 1} stands alone). */
+        private static int codePointAt(String text, int i, int to) {
+            char c = text.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < to && Character.isLowSurrogate(text.charAt(i + 1))) {
+                return Character.toCodePoint(c, text.charAt(i + 1));
+            }
+            return c;
         }
 
         private static boolean isWordChar(int cp) {
@@ -238,10 +266,10 @@ final class AddedVocabulary {
             return i;
         }
 
-        private static int whitespaceEndAfter(String text, int stop) {
+        private static int whitespaceEndAfter(String text, int stop, int to) {
             int i = stop;
-            while (i < text.length() && isWhiteSpace(text.codePointAt(i))) {
-                i += Character.charCount(text.codePointAt(i));
+            while (i < to && isWhiteSpace(text.charAt(i))) { // every White_Space character is in the BMP
+                i++;
             }
             return i;
         }
