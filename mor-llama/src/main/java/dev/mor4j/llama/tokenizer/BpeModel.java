@@ -26,6 +26,7 @@ final class BpeModel {
     private final String continuingSubwordPrefix;
     private final String endOfWordSuffix;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    private final VocabularyIndex index;
 
     /**
      * @param vocab                   token → id
@@ -50,6 +51,7 @@ final class BpeModel {
         this.continuingSubwordPrefix = continuingSubwordPrefix;
         this.endOfWordSuffix = endOfWordSuffix;
         this.byteFallbackIds = byteFallback ? byteTokens(vocab) : null;
+        this.index = ignoreMerges ? new VocabularyIndex(vocab) : null;
     }
 
     /** Number of entries in the model's vocabulary. */
@@ -89,6 +91,24 @@ final class BpeModel {
         for (int id : ids) {
             out.add(id, tokensById[id]);
         }
+    }
+
+    /**
+     * Appends the tokens of the pre-token spelled by {@code chars[0, length)}: {@link #tokenize(String, TokenBuffer)}
+     * of it, with a pre-token that is itself a token found without building a string when merges are ignored.
+     */
+    void tokenize(char[] chars, int length, TokenBuffer out) {
+        if (length == 0) {
+            return;
+        }
+        if (index != null) {
+            int id = index.id(chars, length);
+            if (id >= 0) {
+                out.add(id, tokensById[id]);
+                return;
+            }
+        }
+        tokenize(new String(chars, 0, length), out);
     }
 
     /** One symbol per character, with byte fallback and unknown-token handling. */

@@ -35,6 +35,8 @@ public final class Tokenizer {
     private final Decoder decoder;
     private final SpecialTokenNames specialNames;
     private final int vocabSize;
+    /** Whether the pre-tokenizer is LLaMA-3's, which {@link Llama3WordEncoder} runs fused with the model. */
+    private final boolean llama3Words;
 
     Tokenizer(Path source, BpeModel model, AddedVocabulary added, Normalizer normalizer, PreTokenizer preTokenizer,
               PostProcessor postProcessor, Decoder decoder, SpecialTokenNames specialNames) {
@@ -46,6 +48,7 @@ public final class Tokenizer {
         this.postProcessor = postProcessor;
         this.decoder = decoder;
         this.specialNames = specialNames;
+        this.llama3Words = Llama3WordEncoder.handles(preTokenizer);
         int extra = 0;
         for (AddedToken t : added.all()) {
             if (model.id(t.content()) == null) {
@@ -219,6 +222,15 @@ public final class Tokenizer {
         return postProcessor.process(new TokenBuffer(0), addSpecialTokens).size();
     }
 
+    PreTokenizer preTokenizer() {
+        return preTokenizer;
+    }
+
+    /** This tokenizer with another pre-tokenizer (the rest shared), to compare pre-tokenizers. */
+    Tokenizer withPreTokenizer(PreTokenizer other) {
+        return new Tokenizer(source, model, added, normalizer, other, postProcessor, decoder, specialNames);
+    }
+
     /** {@code encoding} with the post-processor's special tokens, when asked for. */
     TokenBuffer postProcess(TokenBuffer encoding, boolean addSpecialTokens) {
         return postProcessor.process(encoding, addSpecialTokens);
@@ -234,6 +246,10 @@ public final class Tokenizer {
         for (AddedVocabulary.Segment piece : added.splitNormalized(normalized, segment.atOrigin())) {
             if (piece.token() != null) {
                 out.add(piece.token().id(), piece.text());
+                continue;
+            }
+            if (llama3Words) {
+                Llama3WordEncoder.encode(piece.text(), model, out);
                 continue;
             }
             List<PreTokenizer.Piece> preTokens = preTokenizer.preTokenize(
