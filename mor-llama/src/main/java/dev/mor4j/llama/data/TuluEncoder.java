@@ -79,8 +79,14 @@ public final class TuluEncoder {
      * stripped contents, each assistant turn ending with EOS.
      */
     public String format(List<Message> messages) {
+        return format(messages, new int[messages.size()]);
+    }
+
+    /** {@link #format(List)}, with where each message's text ends in it written to {@code messageEnds}. */
+    private String format(List<Message> messages, int[] messageEnds) {
         StringBuilder sb = new StringBuilder();
-        for (Message m : messages) {
+        for (int i = 0; i < messageEnds.length; i++) {
+            Message m = messages.get(i);
             String content = PythonStrings.strip(m.content());
             switch (m.role()) {
                 case SYSTEM -> sb.append("<|system|>\n").append(content).append('\n');
@@ -88,6 +94,7 @@ public final class TuluEncoder {
                 case ASSISTANT -> sb.append(ASSISTANT_HEADER).append(content).append(eos).append('\n');
                 default -> throw new IllegalStateException("unknown role " + m.role());
             }
+            messageEnds[i] = sb.length();
         }
         return sb.toString();
     }
@@ -99,8 +106,8 @@ public final class TuluEncoder {
 
     private EncodedExample encodeCounting(Conversation conversation, EncodeStats stats) {
         List<Message> messages = conversation.messages();
-        String formatted = format(messages);
-        int[] messageEnds = messageEnds(messages);
+        int[] messageEnds = new int[messages.size()];
+        String formatted = format(messages, messageEnds);
         PrefixEncoder prefixes = tokenizer.prefixEncoder(formatted, true);
         String text = PythonStrings.strip(formatted);
         int[] full = formatted.startsWith(text) ? prefixes.encode(text.length()) : tokenizer.encode(text, true);
@@ -133,17 +140,6 @@ public final class TuluEncoder {
             stats.record(example, full.length > maxSeqLength);
         }
         return example;
-    }
-
-    /** Where each message's text ends in {@link #format} of the messages. */
-    private int[] messageEnds(List<Message> messages) {
-        int[] ends = new int[messages.size()];
-        int at = 0;
-        for (int i = 0; i < ends.length; i++) {
-            at += format(messages.subList(i, i + 1)).length();
-            ends[i] = at;
-        }
-        return ends;
     }
 
     /** The number of tokens of a prefix of the formatted text tokenized with special tokens, capped. */

@@ -3,9 +3,8 @@ package dev.mor4j.llama.tokenizer;
 import dev.mor4j.llama.tokenizer.AddedVocabulary.Segment;
 
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
@@ -25,19 +24,45 @@ final class AddedTokenMatcher {
 
     /** A trie node: the entry whose text ends here, if any, and the nodes one UTF-16 unit further. */
     private static final class Node {
-        final Map<Character, Node> children = new HashMap<>();
+        private char[] labels = new char[0];
+        private Node[] children = new Node[0];
         Entry entry;
+
+        /** The child reached by {@code c}, or null. */
+        Node child(char c) {
+            char[] l = labels;
+            for (int k = 0; k < l.length; k++) {
+                if (l[k] == c) {
+                    return children[k];
+                }
+            }
+            return null;
+        }
+
+        Node childOrNew(char c) {
+            Node child = child(c);
+            if (child == null) {
+                child = new Node();
+                labels = Arrays.copyOf(labels, labels.length + 1);
+                children = Arrays.copyOf(children, children.length + 1);
+                labels[labels.length - 1] = c;
+                children[children.length - 1] = child;
+            }
+            return child;
+        }
     }
 
     private final Node root = new Node();
+    private final boolean keepsEveryMatch;
     /** The first UTF-16 units of the entries. */
     private final boolean[] firstChars = new boolean[Character.MAX_VALUE + 1];
 
     AddedTokenMatcher(List<Entry> entries) {
+        keepsEveryMatch = entries.stream().noneMatch(e -> e.token().singleWord());
         for (Entry e : entries) {
             Node node = root;
             for (int k = 0; k < e.text().length(); k++) {
-                node = node.children.computeIfAbsent(e.text().charAt(k), c -> new Node());
+                node = node.childOrNew(e.text().charAt(k));
             }
             if (node.entry == null) {
                 node.entry = e;
@@ -46,12 +71,25 @@ final class AddedTokenMatcher {
         }
     }
 
+    /**
+     * Whether every match is kept: no entry is {@code single_word}. Then a stretch of text in which no match was
+     * found has no match in any prefix of the text either.
+     */
+    boolean keepsEveryMatch() {
+        return keepsEveryMatch;
+    }
+
+    /** Whether there is nothing to match. */
+    boolean isEmpty() {
+        return root.children.length == 0;
+    }
+
     /** Splits {@code text[from, to)}, as if the text ended at {@code to}; matching starts at {@code from}. */
     List<Segment> split(String text, int from, int to, boolean atOrigin) {
         List<Segment> out = new ArrayList<>();
         int startOffset = from;
         int i = from;
-        while (!root.children.isEmpty() && i < to) {
+        while (root.children.length > 0 && i < to) {
             Entry match = longestAt(text, i, to);
             if (match == null) {
                 i++;
@@ -94,7 +132,7 @@ final class AddedTokenMatcher {
         Entry longest = null;
         Node node = root;
         for (int k = i; k < to; k++) {
-            node = node.children.get(text.charAt(k));
+            node = node.child(text.charAt(k));
             if (node == null) {
                 break;
             }

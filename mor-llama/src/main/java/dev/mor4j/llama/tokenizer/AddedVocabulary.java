@@ -153,6 +153,16 @@ final class AddedVocabulary {
         return rawMatcher.split(text, from, to, true);
     }
 
+    /** Whether every match of a raw added token is kept ({@link AddedTokenMatcher#keepsEveryMatch()}). */
+    boolean keepsEveryRawMatch() {
+        return rawMatcher.keepsEveryMatch();
+    }
+
+    /** Whether some added tokens are matched in normalized text. */
+    boolean hasNormalizedTokens() {
+        return !normalizedMatcher.isEmpty();
+    }
+
     /** Splits normalized text around the normalized added tokens; empty pieces are dropped. */
     List<Segment> splitNormalized(String text, boolean atOrigin) {
         return normalizedMatcher.split(text, 0, text.length(), atOrigin);

@@ -91,6 +91,28 @@ final class Llama3Splitter {
         return runEnd - 1; // \s+(?!\S) gives back its last character
     }
 
+    /**
+     * A bound on what {@link #matchEnd} looked at to find the match {@code [from, end)} of {@code text[0, to)}:
+     * the match is the same in any text that agrees with this one before the bound, ending there or going on
+     * ({@code to + 1} when the end of the text was looked at). Past the match it looks at one more code point,
+     * at the whole whitespace run when the match starts with whitespace, and at up to three characters after an
+     * apostrophe; the bound allows for all of these.
+     */
+    static int readEnd(CharSequence text, int from, int end, int to) {
+        int read = end + 2;
+        char first = text.charAt(from);
+        if (first == '\'') {
+            read = Math.max(read, from + 5);
+        } else if (CharClasses.isSpace(first)) {
+            int runEnd = from + 1;
+            while (runEnd < to && CharClasses.isSpace(text.charAt(runEnd))) {
+                runEnd++;
+            }
+            read = Math.max(read, runEnd + 2);
+        }
+        return read > to ? to + 1 : read;
+    }
+
     /** The end of {@code 's|'t|'re|'ve|'m|'ll|'d} whose apostrophe ends at {@code at}, or -1. */
     private static int contractionEnd(CharSequence text, int at, int to) {
         for (String tail : CONTRACTIONS) {

@@ -28,10 +28,18 @@ final class Llama3WordEncoder {
 
     /** Appends the tokens of {@code text} (a piece between added tokens, normalized) to {@code out}. */
     static void encode(String text, BpeModel model, TokenBuffer out) {
-        int length = text.length();
-        char[] chars = new char[Math.min(length, 64) * 3];
-        for (int at = 0; at < length; ) {
-            int end = Llama3Splitter.matchEnd(text, at, length);
+        encode(text, 0, text.length(), model, out, null);
+    }
+
+    /**
+     * Appends the tokens of {@code text[from, to)}, split as a text of its own.
+     *
+     * @param pieceEnds when not null, receives for each pre-token its end and the size of {@code out} after it
+     */
+    static void encode(String text, int from, int to, BpeModel model, TokenBuffer out, IntList pieceEnds) {
+        char[] chars = new char[Math.min(to - from, 64) * 3];
+        for (int at = from; at < to; ) {
+            int end = Llama3Splitter.matchEnd(text, at, to);
             if ((end - at) * 3 > chars.length) {
                 chars = new char[(end - at) * 3]; // UTF-8 has at most 3 bytes per UTF-16 unit
             }
@@ -53,6 +61,10 @@ final class Llama3WordEncoder {
                 n = appendUtf8(cp, chars, n);
             }
             model.tokenize(chars, n, out);
+            if (pieceEnds != null) {
+                pieceEnds.add(end);
+                pieceEnds.add(out.size());
+            }
             at = end;
         }
     }

@@ -14,7 +14,9 @@ import java.util.List;
  * in the prefix, and the checks on what follows it ({@code single_word}: no word character; {@code rstrip}: the
  * whitespace it takes ends there) hold at the prefix's end as well. So the prefix's tokens are the whole text's
  * tokens up to its last such added token, followed by the tokens of the split resumed there on the prefix,
- * which is the only part tokenized again. Without such a token the prefix is encoded whole.
+ * which is the only part tokenized again. Without such a token the prefix is encoded whole. For LLaMA-3-style
+ * tokenizers a prefix that ends inside a piece also reuses that piece's pre-tokens up to the last one decided
+ * within the prefix ({@link ResumablePieces}); its count then costs a pre-token or two.
  *
  * <p>The pieces of the whole text are tokenized when a prefix first needs them. Not thread-safe.
  */
@@ -30,6 +32,10 @@ public final class PrefixEncoder {
     /** Tokens of {@code segments[0, i)}, valid for {@code i <= counted}. */
     private final int[] tokensBefore;
     private int counted;
+    /** Whether a prefix ending inside a piece between added tokens can reuse its pre-tokens. */
+    private final boolean resumable;
+    /** The pre-tokens of {@code segments[i]}, or null while no prefix has ended inside it. */
+    private final ResumablePieces[] pieces;
 
     PrefixEncoder(Tokenizer tokenizer, String text, boolean addSpecialTokens) {
         this.tokenizer = tokenizer;
@@ -39,6 +45,8 @@ public final class PrefixEncoder {
         this.segments = tokenizer.splitRaw(text, 0, text.length());
         this.segmentTokens = new TokenBuffer[segments.size()];
         this.tokensBefore = new int[segments.size() + 1];
+        this.resumable = tokenizer.piecesResumable();
+        this.pieces = new ResumablePieces[segments.size()];
     }
 
     /** The text whose prefixes are encoded. */
@@ -70,9 +78,25 @@ public final class PrefixEncoder {
     public int count(int end) {
         int resume = resumeSegment(end);
         countThrough(resume);
-        TokenBuffer tail = new TokenBuffer(16);
-        appendTail(resume, end, tail);
-        return tokensBefore[resume] + tail.size() + specialTokens;
+        int from = resume == 0 ? 0 : segments.get(resume - 1).end();
+        boolean insidePiece = resumable && from < end && resume < segments.size()
+                && segments.get(resume).token() == null && segments.get(resume).start() == from
+                && end <= segments.get(resume).end();
+        if (insidePiece && tokenizer.keepsEveryAddedTokenMatch()) {
+            // The prefix ends inside the whole text's next piece, where no added token was found: the prefix
+            // finds none there either, so its text from there on is a piece of the whole text's, whose
+            // pre-tokens it reuses.
+            return tokensBefore[resume] + piecesOf(resume).count(end) + specialTokens;
+        }
+        List<AddedVocabulary.Segment> tail = tokenizer.splitRaw(text, from, end);
+        if (insidePiece && tail.size() == 1 && tail.get(0).token() == null) {
+            return tokensBefore[resume] + piecesOf(resume).count(end) + specialTokens;
+        }
+        TokenBuffer tokens = new TokenBuffer(16);
+        for (AddedVocabulary.Segment s : tail) {
+            tokenizer.encodeSegment(s, tokens);
+        }
+        return tokensBefore[resume] + tokens.size() + specialTokens;
     }
 
     /**
@@ -107,7 +131,22 @@ public final class PrefixEncoder {
         }
     }
 
+    private ResumablePieces piecesOf(int i) {
+        if (pieces[i] == null) {
+            AddedVocabulary.Segment s = segments.get(i);
+            TokenBuffer tokens = new TokenBuffer(s.text().length() / 3 + 4);
+            pieces[i] = new ResumablePieces(text, s.start(), s.end(), tokenizer.model(), tokens);
+            if (segmentTokens[i] == null) {
+                segmentTokens[i] = tokens;
+            }
+        }
+        return pieces[i];
+    }
+
     private TokenBuffer tokensOf(int i) {
+        if (segmentTokens[i] == null && resumable && segments.get(i).token() == null) {
+            piecesOf(i); // tokenizes the piece and keeps its pre-tokens for prefixes that end inside it
+        }
         if (segmentTokens[i] == null) {
             TokenBuffer b = new TokenBuffer(segments.get(i).text().length() / 3 + 4);
             tokenizer.encodeSegment(segments.get(i), b);

@@ -226,6 +226,24 @@ public final class Tokenizer {
         return preTokenizer;
     }
 
+    BpeModel model() {
+        return model;
+    }
+
+    /**
+     * Whether the text between raw added tokens goes to {@link Llama3WordEncoder} as it is (no normalizer, no
+     * normalized added tokens), so that a prefix of it can reuse the whole text's pre-tokens ({@link
+     * ResumablePieces}).
+     */
+    boolean piecesResumable() {
+        return llama3Words && normalizer == Normalizer.IDENTITY && !added.hasNormalizedTokens();
+    }
+
+    /** Whether every match of a raw added token is kept (no {@code single_word} tokens). */
+    boolean keepsEveryAddedTokenMatch() {
+        return added.keepsEveryRawMatch();
+    }
+
     /** This tokenizer with another pre-tokenizer (the rest shared), to compare pre-tokenizers. */
     Tokenizer withPreTokenizer(PreTokenizer other) {
         return new Tokenizer(source, model, added, normalizer, other, postProcessor, decoder, specialNames);

@@ -1,5 +1,6 @@
 package dev.mor4j.llama.tokenizer;
 
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -8,14 +9,16 @@ import java.util.Map;
  */
 final class VocabularyIndex {
 
-    private final String[] keys;
+    private final char[][] keys;
+    private final int[] hashes;
     private final int[] ids;
     private final int mask;
     private final int shift;
 
     VocabularyIndex(Map<String, Integer> vocab) {
         int capacity = Integer.highestOneBit(Math.max(4, vocab.size() * 2 - 1)) << 1;
-        keys = new String[capacity];
+        keys = new char[capacity][];
+        hashes = new int[capacity];
         ids = new int[capacity];
         mask = capacity - 1;
         shift = Integer.numberOfLeadingZeros(capacity) + 1;
@@ -25,7 +28,8 @@ final class VocabularyIndex {
             while (keys[slot] != null) {
                 slot = (slot + 1) & mask;
             }
-            keys[slot] = key;
+            keys[slot] = key.toCharArray();
+            hashes[slot] = key.hashCode();
             ids[slot] = e.getValue();
         }
     }
@@ -37,23 +41,14 @@ final class VocabularyIndex {
             h = 31 * h + chars[i];
         }
         for (int slot = slot(h); ; slot = (slot + 1) & mask) {
-            String key = keys[slot];
+            char[] key = keys[slot];
             if (key == null) {
                 return -1;
             }
-            if (key.length() == length && sameChars(key, chars, length)) {
+            if (hashes[slot] == h && Arrays.equals(key, 0, key.length, chars, 0, length)) {
                 return ids[slot];
             }
         }
-    }
-
-    private static boolean sameChars(String key, char[] chars, int length) {
-        for (int i = 0; i < length; i++) {
-            if (key.charAt(i) != chars[i]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /** Fibonacci hashing of {@link String#hashCode}: the top bits of its product with 2^32 / φ. */

@@ -1,5 +1,7 @@
 package dev.mor4j.llama.tokenizer;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -11,6 +13,7 @@ import java.util.Random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@link PrefixEncoder} must give, for every prefix end, exactly what encoding the prefix alone gives. */
 class PrefixEncoderTest {
@@ -31,6 +34,16 @@ class PrefixEncoderTest {
                 "😀", "你好", "  ", "'s", "\r\n", "\t"}, 2);
     }
 
+    /**
+     * LLaMA-3 prefixes that end inside a piece reuse its pre-tokens: prefix ends next to apostrophes, inside
+     * whitespace runs before words and line breaks, inside numbers, letters, emoji and punctuation runs.
+     */
+    @Test
+    void llama3PiecesAreResumedExactly() {
+        checkAllPrefixes(TokenizerCache.get("llama3"), new String[] {"'", "'r", "e", "l", "s", "x", " ", "  ",
+                "\t", "\n", "\r", "\u00a0", "1", "23", ".", "!", "😀", "\uD83D", "é", "<|eot_id|>"}, 4, 300);
+    }
+
     /** Added tokens that strip whitespace, must stand alone as words, or are prefixes of longer ones. */
     @Test
     void addedTokenRulesArePrefixSafe() throws IOException {
@@ -41,10 +54,21 @@ class PrefixEncoderTest {
                 + "\"post_processor\": null, \"decoder\": null, \"model\": {\"type\": \"BPE\", \"unk_token\": "
                 + "\"<unk>\", \"vocab\": {\"<unk>\": 0, \"a\": 1, \"b\": 2, \" \": 3, \"ab\": 4}, "
                 + "\"merges\": [\"a b\"]}}";
+        String[] pieces = {"a", "b", " ", "\n", "[L]", "[R]", "[W]", "<x>", "<x>>", ">", "𝐀", "😀", "é"};
         Path file = dir.resolve("tokenizer.json");
         Files.writeString(file, json);
-        checkAllPrefixes(Tokenizer.load(file), new String[] {"a", "b", " ", "\n", "[L]", "[R]", "[W]", "<x>",
-                "<x>>", ">", "𝐀", "😀", "é"}, 3);
+        checkAllPrefixes(Tokenizer.load(file), pieces, 3);
+        // the same with LLaMA-3's pre-tokenizer, whose prefixes reuse pre-tokens (ResumablePieces)
+        ObjectNode root = (ObjectNode) new ObjectMapper().readTree(json);
+        root.set("pre_tokenizer", new ObjectMapper().readTree(Files.readString(TokenizerCache.dir("llama3")
+                .resolve("tokenizer.json"))).get("pre_tokenizer"));
+        ((ObjectNode) root.get("model")).put("ignore_merges", true);
+        ((ObjectNode) root.get("model")).set("vocab", new ObjectMapper().readTree(
+                "{\"<unk>\": 0, \"a\": 1, \"b\": 2, \"Ġ\": 3, \"ab\": 4, \"Ċ\": 10, \"Ġa\": 11}"));
+        Files.writeString(file, root.toString());
+        Tokenizer llama3Like = Tokenizer.load(file);
+        assertTrue(llama3Like.piecesResumable() && !llama3Like.keepsEveryAddedTokenMatch());
+        checkAllPrefixes(llama3Like, pieces, 5, 100);
     }
 
     @Test
@@ -60,10 +84,14 @@ class PrefixEncoderTest {
                 + "\"rstrip\": false, \"normalized\": false, \"special\": false, " + flag + "}";
     }
 
-    /** Random texts of the given pieces; every prefix end, with and without special tokens. */
     private static void checkAllPrefixes(Tokenizer tokenizer, String[] pieces, long seed) {
+        checkAllPrefixes(tokenizer, pieces, seed, 40);
+    }
+
+    /** Random texts of the given pieces; every prefix end, with and without special tokens. */
+    private static void checkAllPrefixes(Tokenizer tokenizer, String[] pieces, long seed, int texts) {
         Random random = new Random(seed);
-        for (int n = 0; n < 40; n++) {
+        for (int n = 0; n < texts; n++) {
             StringBuilder sb = new StringBuilder();
             int length = 1 + random.nextInt(24);
             for (int i = 0; i < length; i++) {
