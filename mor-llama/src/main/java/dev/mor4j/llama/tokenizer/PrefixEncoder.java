@@ -34,7 +34,7 @@ public final class PrefixEncoder {
     private int counted;
     /** Whether a prefix ending inside a piece between added tokens can reuse its pre-tokens. */
     private final boolean resumable;
-    /** The pre-tokens of {@code segments[i]}, or null while no prefix has ended inside it. */
+    /** The pre-tokens of {@code segments[i]} (a piece between added tokens), or null while not needed yet. */
     private final ResumablePieces[] pieces;
 
     PrefixEncoder(Tokenizer tokenizer, String text, boolean addSpecialTokens) {
