@@ -72,6 +72,11 @@ public final class Interleaved {
         return this;
     }
 
+    /** The names of the tasks, in the order added. */
+    public List<String> names() {
+        return List.copyOf(tasks.keySet());
+    }
+
     /** Milliseconds of each timed round of a task. */
     public double[] millis(String task) {
         return millis.get(task).clone();

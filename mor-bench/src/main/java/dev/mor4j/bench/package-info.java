@@ -9,6 +9,8 @@
  *   <li>{@link dev.mor4j.bench.Report}: the report {@code bench/quick} prints, with the projection targets and the
  *       training step measured interleaved ({@link dev.mor4j.bench.Interleaved}) so that ratios are taken within
  *       one run.</li>
+ *   <li>{@link dev.mor4j.bench.TokenizerThroughput}: tokenizer and Tulu-encoder throughput on one thread, next to
+ *       HF tokenizers in the same process.</li>
  *   <li>{@link dev.mor4j.bench.OpProfile}: a SameDiff listener timing every op, to see where a pass spends its
  *       time.</li>
  * </ul>

@@ -1,6 +1,7 @@
 package dev.mor4j.llama.data;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.llama.tokenizer.PrefixEncoder;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 
 import java.util.Arrays;
@@ -19,7 +20,10 @@ import java.util.stream.Stream;
  * that follows it. As in open-instruct, span boundaries are token counts of prefix texts: a message starts at
  * {@code len(tokenize(messages before it))} and ends at {@code len(tokenize(messages through it
  * [+ "<|assistant|>\n"]))}, each tokenized with BOS, not stripped, and capped at the maximum length; masking stops
- * after a span that reaches the maximum length.
+ * after a span that reaches the maximum length. These prefix texts are prefixes of the formatted conversation, and
+ * their token counts come from one {@link PrefixEncoder} over it: the conversation is tokenized once, and for each
+ * boundary only the text since the last EOS token before it again (at most the last user turn and the header
+ * after it), instead of every prefix from the start.
  *
  * <p>An example can end up with every label masked (a long prompt cut before the answer). {@link #encode} returns
  * it; {@link #encodeAll} drops it and counts it in {@link EncodeStats}, as open-instruct filters such examples.
@@ -75,8 +79,14 @@ public final class TuluEncoder {
      * stripped contents, each assistant turn ending with EOS.
      */
     public String format(List<Message> messages) {
+        return format(messages, new int[messages.size()]);
+    }
+
+    /** {@link #format(List)}, with where each message's text ends in it written to {@code messageEnds}. */
+    private String format(List<Message> messages, int[] messageEnds) {
         StringBuilder sb = new StringBuilder();
-        for (Message m : messages) {
+        for (int i = 0; i < messageEnds.length; i++) {
+            Message m = messages.get(i);
             String content = PythonStrings.strip(m.content());
             switch (m.role()) {
                 case SYSTEM -> sb.append("<|system|>\n").append(content).append('\n');
@@ -84,25 +94,37 @@ public final class TuluEncoder {
                 case ASSISTANT -> sb.append(ASSISTANT_HEADER).append(content).append(eos).append('\n');
                 default -> throw new IllegalStateException("unknown role " + m.role());
             }
+            messageEnds[i] = sb.length();
         }
         return sb.toString();
     }
 
+    /** The text of an example as it is tokenized: {@link #format} of its messages, stripped as Python strips. */
+    public String text(List<Message> messages) {
+        return PythonStrings.strip(format(messages));
+    }
+
     private EncodedExample encodeCounting(Conversation conversation, EncodeStats stats) {
         List<Message> messages = conversation.messages();
-        int[] full = tokenizer.encode(PythonStrings.strip(format(messages)), true);
+        int[] messageEnds = new int[messages.size()];
+        String formatted = format(messages, messageEnds);
+        PrefixEncoder prefixes = tokenizer.prefixEncoder(formatted, true);
+        String text = PythonStrings.strip(formatted);
+        int[] full = formatted.startsWith(text) ? prefixes.encode(text.length()) : tokenizer.encode(text, true);
         int[] inputIds = Arrays.copyOf(full, Math.min(full.length, maxSeqLength));
         int[] labels = inputIds.clone();
         for (int i = 0; i < messages.size(); i++) {
             if (messages.get(i).role() == Role.ASSISTANT) {
                 continue;
             }
-            int start = i == 0 ? 0 : tokenCount(format(messages.subList(0, i)));
-            String through = format(messages.subList(0, i + 1));
+            // the formatted messages before i, and through i (with the header of an assistant turn after it),
+            // are prefixes of the formatted conversation
+            int start = i == 0 ? 0 : tokenCount(prefixes, messageEnds[i - 1]);
+            int through = messageEnds[i];
             if (i + 1 < messages.size() && messages.get(i + 1).role() == Role.ASSISTANT) {
-                through += ASSISTANT_HEADER;
+                through += ASSISTANT_HEADER.length();
             }
-            int end = tokenCount(through);
+            int end = tokenCount(prefixes, through);
             // labels[start:end] = -100, with Python's clamping of slice bounds
             int from = Math.min(start, labels.length);
             int to = Math.min(end, labels.length);
@@ -120,8 +142,8 @@ public final class TuluEncoder {
         return example;
     }
 
-    /** The number of tokens of a text tokenized with special tokens, capped at the maximum length. */
-    private int tokenCount(String text) {
-        return Math.min(tokenizer.encode(text, true).length, maxSeqLength);
+    /** The number of tokens of a prefix of the formatted text tokenized with special tokens, capped. */
+    private int tokenCount(PrefixEncoder prefixes, int prefixLength) {
+        return Math.min(prefixes.count(prefixLength), maxSeqLength);
     }
 }

@@ -5,14 +5,12 @@ import org.slf4j.LoggerFactory;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * The added tokens of a tokenizer and the splitting of text around them, as the reference implementation
@@ -31,18 +29,22 @@ import java.util.regex.Pattern;
 final class AddedVocabulary {
 
     private static final Logger LOG = LoggerFactory.getLogger(AddedVocabulary.class);
-    private static final Pattern WORD_CHAR = Pattern.compile("\\w", Pattern.UNICODE_CHARACTER_CLASS);
 
-    /** A piece of text: either a matched added token ({@code token != null}) or text for the model. */
-    record Segment(String text, AddedToken token, boolean atOrigin) {
+    /**
+     * A piece of text: either a matched added token ({@code token != null}) or text for the model.
+     *
+     * @param start where it starts in the split text
+     * @param end   where it ends in the split text
+     */
+    record Segment(String text, AddedToken token, boolean atOrigin, int start, int end) {
     }
 
     private final Map<String, AddedToken> byContent = new HashMap<>();
     private final Map<Integer, AddedToken> byId = new HashMap<>();
     private final Map<Integer, String> textById = new HashMap<>();
     private final Set<String> specialContents = new HashSet<>();
-    private final Matcher rawMatcher;
-    private final Matcher normalizedMatcher;
+    private final AddedTokenMatcher rawMatcher;
+    private final AddedTokenMatcher normalizedMatcher;
 
     AddedVocabulary(List<AddedToken> declared, BpeModel model, Normalizer normalizer, Path file) {
         Map<String, AddedToken> firstSpecial = new LinkedHashMap<>();
@@ -73,21 +75,21 @@ final class AddedVocabulary {
         }
         List<AddedToken> ordered = new ArrayList<>(firstSpecial.values());
         ordered.addAll(classic);
-        List<Matcher.Entry> raw = new ArrayList<>();
-        List<Matcher.Entry> normalized = new ArrayList<>();
+        List<AddedTokenMatcher.Entry> raw = new ArrayList<>();
+        List<AddedTokenMatcher.Entry> normalized = new ArrayList<>();
         for (AddedToken t : ordered) {
             AddedToken current = byId.get(byContent.get(t.content()).id()); // flags of the last declaration
             if (t.normalized()) {
                 String pattern = normalizer.normalize(t.content());
                 if (!pattern.isEmpty()) {
-                    normalized.add(new Matcher.Entry(pattern, current));
+                    normalized.add(new AddedTokenMatcher.Entry(pattern, current));
                 }
             } else {
-                raw.add(new Matcher.Entry(t.content(), current));
+                raw.add(new AddedTokenMatcher.Entry(t.content(), current));
             }
         }
-        rawMatcher = new Matcher(raw);
-        normalizedMatcher = new Matcher(normalized);
+        rawMatcher = new AddedTokenMatcher(raw);
+        normalizedMatcher = new AddedTokenMatcher(normalized);
     }
 
     /** Whether an already added token has the same content and flags as a declaration (which is then skipped). */
@@ -139,111 +141,30 @@ final class AddedVocabulary {
 
     /** Splits raw text around the non-normalized added tokens; empty pieces are dropped. */
     List<Segment> splitRaw(String text) {
-        return rawMatcher.split(text, true);
+        return rawMatcher.split(text, 0, text.length(), true);
+    }
+
+    /**
+     * The segments from {@code from} on that {@link #splitRaw} gives for {@code text.substring(0, to)}, provided
+     * its split has a segment boundary at {@code from} (the end of an added token, or 0); offsets are in
+     * {@code text}.
+     */
+    List<Segment> splitRaw(String text, int from, int to) {
+        return rawMatcher.split(text, from, to, true);
+    }
+
+    /** Whether every match of a raw added token is kept ({@link AddedTokenMatcher#keepsEveryMatch()}). */
+    boolean keepsEveryRawMatch() {
+        return rawMatcher.keepsEveryMatch();
+    }
+
+    /** Whether some added tokens are matched in normalized text. */
+    boolean hasNormalizedTokens() {
+        return !normalizedMatcher.isEmpty();
     }
 
     /** Splits normalized text around the normalized added tokens; empty pieces are dropped. */
     List<Segment> splitNormalized(String text, boolean atOrigin) {
-        return normalizedMatcher.split(text, atOrigin);
-    }
-
-    /** Leftmost-longest matching of a fixed set of strings. */
-    private static final class Matcher {
-
-        record Entry(String text, AddedToken token) {
-        }
-
-        /** Candidates by first UTF-16 unit, longest first (stable: earlier entries win ties). */
-        private final Map<Character, List<Entry>> byFirstChar = new HashMap<>();
-
-        Matcher(List<Entry> entries) {
-            for (Entry e : entries) {
-                byFirstChar.computeIfAbsent(e.text().charAt(0), k -> new ArrayList<>()).add(e);
-            }
-            for (List<Entry> list : byFirstChar.values()) {
-                list.sort(Comparator.comparingInt((Entry e) -> e.text().length()).reversed());
-            }
-        }
-
-        List<Segment> split(String text, boolean atOrigin) {
-            List<Segment> out = new ArrayList<>();
-            int startOffset = 0;
-            int i = 0;
-            while (!byFirstChar.isEmpty() && i < text.length()) {
-                Entry match = longestAt(text, i);
-                if (match == null) {
-                    i++;
-                    continue;
-                }
-                int start = i;
-                int stop = i + match.text().length();
-                i = stop; // matching resumes after the match itself, whatever stripping does below
-                AddedToken token = match.token();
-                if (token.singleWord() && !isSingleWord(text, start, stop)) {
-                    continue;
-                }
-                if (token.lstrip()) {
-                    start = Math.max(whitespaceStartBefore(text, start), startOffset);
-                }
-                if (token.rstrip()) {
-                    stop = whitespaceEndAfter(text, stop);
-                }
-                if (startOffset < start) {
-                    out.add(new Segment(text.substring(startOffset, start), null, atOrigin && startOffset == 0));
-                }
-                out.add(new Segment(text.substring(start, stop), token, atOrigin && start == 0));
-                startOffset = stop;
-            }
-            if (startOffset < text.length()) {
-                out.add(new Segment(text.substring(startOffset), null, atOrigin && startOffset == 0));
-            }
-            return out;
-        }
-
-        private Entry longestAt(String text, int i) {
-            List<Entry> candidates = byFirstChar.get(text.charAt(i));
-            if (candidates != null) {
-                for (Entry e : candidates) {
-                    if (text.startsWith(e.text(), i)) {
-                        return e;
-                    }
-                }
-            }
-            return null;
-        }
-
-        /** Neither the text before nor the text after the match continues a word (Unicode {@code \w}). */
-        private static boolean isSingleWord(String text, int start, int stop) {
-            boolean before = start == 0 || !isWordChar(text.codePointBefore(start));
-            boolean after = stop == text.length() || !isWordChar(text.codePointAt(stop));
-            return before && after;
-        }
-
-        private static boolean isWordChar(int cp) {
-            return WORD_CHAR.matcher(Character.toString(cp)).matches();
-        }
-
-        /** The Unicode White_Space property, as the reference's regex {@code \s}. */
-        private static boolean isWhiteSpace(int cp) {
-            return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680
-                    || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F
-                    || cp == 0x205F || cp == 0x3000;
-        }
-
-        private static int whitespaceStartBefore(String text, int start) {
-            int i = start;
-            while (i > 0 && isWhiteSpace(text.codePointBefore(i))) {
-                i -= Character.charCount(text.codePointBefore(i));
-            }
-            return i;
-        }
-
-        private static int whitespaceEndAfter(String text, int stop) {
-            int i = stop;
-            while (i < text.length() && isWhiteSpace(text.codePointAt(i))) {
-                i += Character.charCount(text.codePointAt(i));
-            }
-            return i;
-        }
+        return normalizedMatcher.split(text, 0, text.length(), atOrigin);
     }
 }

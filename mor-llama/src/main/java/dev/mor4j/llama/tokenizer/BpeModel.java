@@ -26,6 +26,9 @@ final class BpeModel {
     private final String continuingSubwordPrefix;
     private final String endOfWordSuffix;
     private final Map<String, int[]> cache = new ConcurrentHashMap<>();
+    private final VocabularyIndex index;
+    /** The id of each BMP character that is a token by itself, -1 for the others; null with prefix/suffix. */
+    private final int[] charIds;
 
     /**
      * @param vocab                   token → id
@@ -50,6 +53,9 @@ final class BpeModel {
         this.continuingSubwordPrefix = continuingSubwordPrefix;
         this.endOfWordSuffix = endOfWordSuffix;
         this.byteFallbackIds = byteFallback ? byteTokens(vocab) : null;
+        this.index = ignoreMerges ? new VocabularyIndex(vocab) : null;
+        // symbols are bare characters unless a prefix or suffix is added: then look them up by code point
+        this.charIds = continuingSubwordPrefix == null && endOfWordSuffix == null ? charIds(vocab) : null;
     }
 
     /** Number of entries in the model's vocabulary. */
@@ -91,6 +97,24 @@ final class BpeModel {
         }
     }
 
+    /**
+     * Appends the tokens of the pre-token spelled by {@code chars[0, length)}: {@link #tokenize(String, TokenBuffer)}
+     * of it, with a pre-token that is itself a token found without building a string when merges are ignored.
+     */
+    void tokenize(char[] chars, int length, TokenBuffer out) {
+        if (length == 0) {
+            return;
+        }
+        if (index != null) {
+            int id = index.id(chars, length);
+            if (id >= 0) {
+                out.add(id, tokensById[id]);
+                return;
+            }
+        }
+        tokenize(new String(chars, 0, length), out);
+    }
+
     /** One symbol per character, with byte fallback and unknown-token handling. */
     private int[] initialSymbols(String word) {
         IntList symbols = new IntList(word.length());
@@ -99,16 +123,20 @@ final class BpeModel {
         while (i < word.length()) {
             int cp = word.codePointAt(i);
             int end = i + Character.charCount(cp);
-            String s = word.substring(i, end);
-            if (continuingSubwordPrefix != null && i > 0) {
-                s = continuingSubwordPrefix + s;
+            String s = null;
+            int id;
+            if (charIds != null && cp < charIds.length) {
+                id = charIds[cp];
+            } else {
+                s = symbolText(word, i, end);
+                Integer found = vocab.get(s);
+                id = found == null ? -1 : found;
             }
-            if (endOfWordSuffix != null && end == word.length()) {
-                s = s + endOfWordSuffix;
+            if (id < 0 && s == null) {
+                s = symbolText(word, i, end);
             }
             i = end;
-            Integer id = vocab.get(s);
-            if (id != null) {
+            if (id >= 0) {
                 if (pendingUnk) {
                     symbols.add(unkId);
                     pendingUnk = false;
@@ -131,6 +159,31 @@ final class BpeModel {
             symbols.add(unkId);
         }
         return symbols.toArray();
+    }
+
+    /** The vocabulary string of the symbol for {@code word[i, end)}: the character with prefix or suffix. */
+    private String symbolText(String word, int i, int end) {
+        String s = word.substring(i, end);
+        if (continuingSubwordPrefix != null && i > 0) {
+            s = continuingSubwordPrefix + s;
+        }
+        if (endOfWordSuffix != null && end == word.length()) {
+            s = s + endOfWordSuffix;
+        }
+        return s;
+    }
+
+    /** The id of each BMP character that is a token by itself (-1 for the others), or null (see constructor). */
+    private static int[] charIds(Map<String, Integer> vocab) {
+        int[] ids = new int[Character.MAX_VALUE + 1];
+        java.util.Arrays.fill(ids, -1);
+        for (Map.Entry<String, Integer> e : vocab.entrySet()) {
+            String token = e.getKey();
+            if (token.length() == 1) { // a lone surrogate too: codePointAt gives it as it is
+                ids[token.charAt(0)] = e.getValue();
+            }
+        }
+        return ids;
     }
 
     /** Adds the byte tokens of {@code s}; false (adding nothing) when one of them is missing. */

@@ -7,24 +7,37 @@ import java.util.regex.Pattern;
 
 /**
  * The {@code pattern} of a {@code Split} pre-tokenizer or a {@code Replace} normalizer/decoder: a literal string
- * ({@code {"String": ...}}) or a regex ({@code {"Regex": ...}}, translated by {@link RegexTranslator}).
+ * ({@code {"String": ...}}) or a regex ({@code {"Regex": ...}}, translated by {@link RegexTranslator}). The
+ * LLaMA-3 split regex is matched by {@link Llama3Splitter}, which finds the same matches.
  */
 final class TextPattern {
 
     private final String literal;
     private final Pattern regex;
+    private final boolean llama3;
 
-    private TextPattern(String literal, Pattern regex) {
+    private TextPattern(String literal, Pattern regex, boolean llama3) {
         this.literal = literal;
         this.regex = regex;
+        this.llama3 = llama3;
     }
 
     static TextPattern literal(String text) {
-        return new TextPattern(text, null);
+        return new TextPattern(text, null, false);
     }
 
     static TextPattern regex(String onigRegex) {
-        return new TextPattern(null, RegexTranslator.compile(onigRegex));
+        return new TextPattern(null, RegexTranslator.compile(onigRegex), onigRegex.equals(Llama3Splitter.PATTERN));
+    }
+
+    /** A regex matched by {@link java.util.regex} only, even the LLaMA-3 split regex (to compare with it). */
+    static TextPattern javaRegex(String onigRegex) {
+        return new TextPattern(null, RegexTranslator.compile(onigRegex), false);
+    }
+
+    /** Whether this is the LLaMA-3 split regex, whose matches tile any text ({@link Llama3Splitter}). */
+    boolean isLlama3Split() {
+        return llama3;
     }
 
     /**
@@ -32,7 +45,13 @@ final class TextPattern {
      */
     List<int[]> matches(String text) {
         List<int[]> out = new ArrayList<>();
-        if (regex != null) {
+        if (llama3) {
+            for (int at = 0; at < text.length(); ) {
+                int end = Llama3Splitter.matchEnd(text, at, text.length());
+                out.add(new int[] {at, end});
+                at = end;
+            }
+        } else if (regex != null) {
             Matcher m = regex.matcher(text);
             while (m.find()) {
                 out.add(new int[] {m.start(), m.end()});

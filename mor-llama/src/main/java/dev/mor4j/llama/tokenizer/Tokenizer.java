@@ -35,6 +35,8 @@ public final class Tokenizer {
     private final Decoder decoder;
     private final SpecialTokenNames specialNames;
     private final int vocabSize;
+    /** Whether the pre-tokenizer is LLaMA-3's, which {@link Llama3WordEncoder} runs fused with the model. */
+    private final boolean llama3Words;
 
     Tokenizer(Path source, BpeModel model, AddedVocabulary added, Normalizer normalizer, PreTokenizer preTokenizer,
               PostProcessor postProcessor, Decoder decoder, SpecialTokenNames specialNames) {
@@ -46,6 +48,7 @@ public final class Tokenizer {
         this.postProcessor = postProcessor;
         this.decoder = decoder;
         this.specialNames = specialNames;
+        this.llama3Words = Llama3WordEncoder.handles(preTokenizer);
         int extra = 0;
         for (AddedToken t : added.all()) {
             if (model.id(t.content()) == null) {
@@ -192,23 +195,86 @@ public final class Tokenizer {
     private TokenBuffer encodeToBuffer(String text, boolean addSpecialTokens) {
         TokenBuffer out = new TokenBuffer(text.length() / 3 + 8);
         for (AddedVocabulary.Segment segment : added.splitRaw(text)) {
-            if (segment.token() != null) {
-                out.add(segment.token().id(), segment.text());
-                continue;
-            }
-            String normalized = normalizer.normalize(segment.text());
-            for (AddedVocabulary.Segment piece : added.splitNormalized(normalized, segment.atOrigin())) {
-                if (piece.token() != null) {
-                    out.add(piece.token().id(), piece.text());
-                    continue;
-                }
-                List<PreTokenizer.Piece> preTokens = preTokenizer.preTokenize(
-                        List.of(new PreTokenizer.Piece(piece.text(), piece.atOrigin())));
-                for (PreTokenizer.Piece preToken : preTokens) {
-                    model.tokenize(preToken.text(), out);
-                }
-            }
+            encodeSegment(segment, out);
         }
         return postProcessor.process(out, addSpecialTokens);
+    }
+
+    /**
+     * Encodes prefixes of one text, each exactly as {@link #encode(String, boolean)} encodes it alone, sharing the
+     * work: the text between added tokens is tokenized once for the whole text, and for each prefix only the text
+     * after its last added token is tokenized again. Use it where the token counts of many prefixes of a text
+     * are needed (as in {@code TuluEncoder}'s label boundaries).
+     *
+     * @param addSpecialTokens whether the post-processor adds its special tokens to each prefix
+     */
+    public PrefixEncoder prefixEncoder(String text, boolean addSpecialTokens) {
+        return new PrefixEncoder(this, text, addSpecialTokens);
+    }
+
+    /** The raw split of {@code text[0, to)} from {@code from} on (see {@link AddedVocabulary#splitRaw}). */
+    List<AddedVocabulary.Segment> splitRaw(String text, int from, int to) {
+        return added.splitRaw(text, from, to);
+    }
+
+    /** The number of tokens the post-processor adds to one sequence (it adds the same tokens to any sequence). */
+    int specialTokenCount(boolean addSpecialTokens) {
+        return postProcessor.process(new TokenBuffer(0), addSpecialTokens).size();
+    }
+
+    PreTokenizer preTokenizer() {
+        return preTokenizer;
+    }
+
+    BpeModel model() {
+        return model;
+    }
+
+    /**
+     * Whether the text between raw added tokens goes to {@link Llama3WordEncoder} as it is (no normalizer, no
+     * normalized added tokens), so that a prefix of it can reuse the whole text's pre-tokens ({@link
+     * ResumablePieces}).
+     */
+    boolean piecesResumable() {
+        return llama3Words && normalizer == Normalizer.IDENTITY && !added.hasNormalizedTokens();
+    }
+
+    /** Whether every match of a raw added token is kept (no {@code single_word} tokens). */
+    boolean keepsEveryAddedTokenMatch() {
+        return added.keepsEveryRawMatch();
+    }
+
+    /** This tokenizer with another pre-tokenizer (the rest shared), to compare pre-tokenizers. */
+    Tokenizer withPreTokenizer(PreTokenizer other) {
+        return new Tokenizer(source, model, added, normalizer, other, postProcessor, decoder, specialNames);
+    }
+
+    /** {@code encoding} with the post-processor's special tokens, when asked for. */
+    TokenBuffer postProcess(TokenBuffer encoding, boolean addSpecialTokens) {
+        return postProcessor.process(encoding, addSpecialTokens);
+    }
+
+    /** Appends the tokens of one segment of the raw split: an added token, or text for the model. */
+    void encodeSegment(AddedVocabulary.Segment segment, TokenBuffer out) {
+        if (segment.token() != null) {
+            out.add(segment.token().id(), segment.text());
+            return;
+        }
+        String normalized = normalizer.normalize(segment.text());
+        for (AddedVocabulary.Segment piece : added.splitNormalized(normalized, segment.atOrigin())) {
+            if (piece.token() != null) {
+                out.add(piece.token().id(), piece.text());
+                continue;
+            }
+            if (llama3Words) {
+                Llama3WordEncoder.encode(piece.text(), model, out);
+                continue;
+            }
+            List<PreTokenizer.Piece> preTokens = preTokenizer.preTokenize(
+                    List.of(new PreTokenizer.Piece(piece.text(), piece.atOrigin())));
+            for (PreTokenizer.Piece preToken : preTokens) {
+                model.tokenize(preToken.text(), out);
+            }
+        }
     }
 }
