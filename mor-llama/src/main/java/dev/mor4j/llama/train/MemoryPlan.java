@@ -3,6 +3,7 @@ package dev.mor4j.llama.train;
 import dev.mor4j.core.MemoryLimit;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.llama.config.LlamaConfig;
+import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.Locale;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,7 +19,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   adapters     = 5 · 4 · trainable parameters   (weights, the pass's gradients, their running sum, AdamW m and v)
  *   layer(n)     = 4 · (c_H · n · H + c_I · n · I + c_S · B · h · T²)            one layer's activations kept for backward
  *   widened      = 4 · (parameters of one layer's projections), 0 for an F32 checkpoint   (its float32 weights)
- *   head(n)      = 4 · c_V · n · V + (4 · V · H if lm_head is 16-bit)             logits, exp and the loss's gradient
+ *   head(n)      = 4 · c_V · n · V + min(4 · V · H, 300 MiB) if lm_head is 16-bit   logits, exp, the loss's gradient
+ *                  (a 16-bit lm_head is widened at most {@link LlamaGraph#HEAD_SLICE_BYTES} at a time)
  *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(n)
  *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(n) + 2 · 4 · n · H
  * </pre>
@@ -82,7 +84,8 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
                 + C_SCORES * batchSize * c.numAttentionHeads() * (double) seqLen * seqLen);
         double widened = sixteen ? 4.0 * layerParams : 0;
         double head = 4 * C_VOCAB * n * c.vocabSize()
-                + (weights.linear("lm_head").storedType() != weights.dataType() ? 4.0 * c.vocabSize() * c.hiddenSize() : 0);
+                + (weights.linear("lm_head").storedType() != weights.dataType()
+                        ? Math.min(4.0 * c.vocabSize() * c.hiddenSize(), LlamaGraph.HEAD_SLICE_BYTES) : 0);
         int layers = c.numHiddenLayers();
         long whole = (long) (MARGIN * (layers * (layer + widened) + head));
         long recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
