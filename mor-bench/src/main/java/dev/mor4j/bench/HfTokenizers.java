@@ -2,13 +2,11 @@ package dev.mor4j.bench;
 
 import dev.mor4j.core.MorException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.MethodType;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Properties;
 
 /**
  * The HF {@code tokenizers} library (Rust) in this process, as the peer of the tokenizer benchmark: it encodes
@@ -72,16 +70,7 @@ final class HfTokenizers implements AutoCloseable {
 
     /** The version of HF tokenizers inside the binding, e.g. {@code 0.21.0} (binding {@code 0.21.0-0.38.0}). */
     static String version() {
-        try (InputStream in = HfTokenizers.class.getResourceAsStream("/native/lib/tokenizers.properties")) {
-            if (in == null) {
-                return "?";
-            }
-            Properties p = new Properties();
-            p.load(in);
-            return p.getProperty("version", "?");
-        } catch (IOException e) {
-            return "?";
-        }
+        return MachineInfo.resourceProperty("/native/lib/tokenizers.properties", "version");
     }
 
     /** The ids HF tokenizers gives for {@code text}. */

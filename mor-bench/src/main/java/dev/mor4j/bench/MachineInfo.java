@@ -43,14 +43,18 @@ public final class MachineInfo {
      * JavaCPP 1.5.8), from its Maven metadata, or "?" when there is none (the CUDA profile).
      */
     public static String openBlasVersion() {
-        try (InputStream in = MachineInfo.class.getResourceAsStream(
-                "/META-INF/maven/org.bytedeco/openblas/pom.properties")) {
+        return resourceProperty("/META-INF/maven/org.bytedeco/openblas/pom.properties", "version");
+    }
+
+    /** A property of a properties file on the class path, or {@code ?} when there is none. */
+    static String resourceProperty(String resource, String key) {
+        try (InputStream in = MachineInfo.class.getResourceAsStream(resource)) {
             if (in == null) {
                 return "?";
             }
             Properties p = new Properties();
             p.load(in);
-            return p.getProperty("version", "?");
+            return p.getProperty(key, "?");
         } catch (IOException e) {
             return "?";
         }

@@ -1,5 +1,6 @@
 package dev.mor4j.bench;
 
+import dev.mor4j.core.FileTrees;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.safetensors.ShardPlan;
 import dev.mor4j.core.safetensors.ShardedCheckpointWriter;
@@ -12,12 +13,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
-import java.util.stream.Stream;
 
 /**
  * Generates full-size random LLaMA checkpoints to test loading, merging and memory at real sizes without
@@ -217,11 +216,8 @@ public final class RandomCheckpoint {
     }
 
     private static void deleteTree(Path p) {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        try {
+            FileTrees.deleteRecursively(p);
         } catch (IOException e) {
             throw new MorException(p + ": cannot remove: " + e.getMessage(), e);
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mor4j.core.AtomicFiles;
+import dev.mor4j.core.FileTrees;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.train.CheckpointStore;
@@ -15,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -140,7 +140,7 @@ final class RunDirectory {
             try (Stream<Path> s = Files.list(out)) {
                 for (Path p : s.toList()) {
                     if (Files.isDirectory(p) && CHECKPOINT.matcher(p.getFileName().toString()).matches()) {
-                        deleteTree(p);
+                        FileTrees.deleteRecursively(p);
                     }
                 }
             }
@@ -164,14 +164,6 @@ final class RunDirectory {
             return s.findAny().isEmpty();
         } catch (IOException e) {
             throw new MorException(dir + ": cannot list: " + e.getMessage(), e);
-        }
-    }
-
-    private static void deleteTree(Path root) throws IOException {
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
         }
     }
 }

@@ -2,6 +2,7 @@ package dev.mor4j.core.train;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.mor4j.core.FileTrees;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;

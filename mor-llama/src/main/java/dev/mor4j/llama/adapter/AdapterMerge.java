@@ -1,5 +1,6 @@
 package dev.mor4j.llama.adapter;
 
+import dev.mor4j.core.FileTrees;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.AdapterMethod;
@@ -17,7 +18,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -90,7 +90,7 @@ public final class AdapterMerge {
         Path parent = out.toAbsolutePath().getParent();
         Path tmp = parent.resolve("." + out.getFileName() + ".tmp");
         try {
-            deleteTree(tmp);
+            FileTrees.deleteQuietly(tmp);
             Files.createDirectories(tmp);
             copyOtherFiles(model.directory(), tmp, stored);
             ShardPlan plan =
@@ -103,7 +103,7 @@ public final class AdapterMerge {
         } catch (IOException e) {
             throw new MorException(out + ": cannot write the merged checkpoint: " + e.getMessage(), e);
         } finally {
-            deleteTree(tmp);
+            FileTrees.deleteQuietly(tmp);
         }
     }
 
@@ -175,17 +175,6 @@ public final class AdapterMerge {
             return Files.isDirectory(p) && s.findAny().isEmpty();
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private static void deleteTree(Path p) {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (Stream<Path> walk = Files.walk(p)) {
-            walk.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        } catch (IOException ignored) {
-            // best effort clean-up of our own temporary directory
         }
     }
 }

@@ -1,4 +1,4 @@
-package dev.mor4j.core.train;
+package dev.mor4j.core;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -11,14 +11,14 @@ import java.util.List;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 
-/** Recursive deletion and flushing to disk of directory trees, for checkpoints. */
-final class FileTrees {
+/** Recursive deletion and flushing to disk of directory trees (checkpoints, model directories). */
+public final class FileTrees {
 
     private FileTrees() {
     }
 
     /** Deletes {@code p} and everything under it; nothing if it does not exist. Links are not followed. */
-    static void deleteRecursively(Path p) throws IOException {
+    public static void deleteRecursively(Path p) throws IOException {
         if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
             return;
         }
@@ -32,7 +32,7 @@ final class FileTrees {
     }
 
     /** As {@link #deleteRecursively}, ignoring failures (used while another error is being reported). */
-    static void deleteQuietly(Path p) {
+    public static void deleteQuietly(Path p) {
         try {
             deleteRecursively(p);
         } catch (IOException ignored) {
@@ -41,7 +41,7 @@ final class FileTrees {
     }
 
     /** Flushes every regular file under {@code dir}, then every directory (deepest first), to disk. */
-    static void syncRecursively(Path dir) throws IOException {
+    public static void syncRecursively(Path dir) throws IOException {
         List<Path> all;
         try (Stream<Path> s = Files.walk(dir)) {
             all = s.sorted(Comparator.reverseOrder()).collect(Collectors.toList());
@@ -64,7 +64,7 @@ final class FileTrees {
      * Flushes a directory's entries to disk where the platform allows it (Linux does; elsewhere opening a
      * directory may fail, and the rename is then as durable as the file system makes it).
      */
-    static void syncDirectory(Path dir) {
+    public static void syncDirectory(Path dir) {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
             ch.force(true);
         } catch (IOException ignored) {
