@@ -243,7 +243,7 @@ final class FinetuneCommand implements Callable<Integer> {
         }
         printSummary(outDir, result, lossPng, routerPng);
         System.out.printf(Locale.ROOT, "peak memory while training: %.2f GB resident (the memory plan estimated %.2f"
-                + " GB of arrays, %s recomputation)%n", peakResident / 1e9, ft.memoryPlan().peak(ft.recomputing()) / 1e9,
+                + " GB, %s recomputation)%n", peakResident / 1e9, ft.memoryPlan().peak(ft.recomputing()) / 1e9,
                 ft.recomputing() ? "with" : "without");
         return 0;
     }

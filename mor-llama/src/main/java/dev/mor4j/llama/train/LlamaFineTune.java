@@ -172,7 +172,8 @@ public final class LlamaFineTune {
         throw new MorException("this run will not fit in memory: it needs about " + MemoryPlan.gb(plan.peak(recompute))
                 + " (frozen weights " + MemoryPlan.gb(plan.weightBytes()) + ", adapters + AdamW "
                 + MemoryPlan.gb(plan.adapterBytes()) + ", activations " + MemoryPlan.gb(recompute ? plan.recomputeBytes()
-                : plan.activationBytes()) + " at batch " + batchSize + " and length " + longest
+                : plan.activationBytes()) + " at batch " + batchSize + " and length " + longest + ", JVM "
+                + MemoryPlan.gb(plan.jvmBytes())
                 + (recompute ? " with" : " without") + " recomputation) but the limit is "
                 + MemoryPlan.gb(plan.limitBytes()) + " (" + plan.limitSource() + "). What would fit: " + fix);
     }
