@@ -69,8 +69,6 @@ public final class LlamaGraph {
     public static final String LOGITS = "logits";
     public static final String LOSS = "loss";
     public static final String TOTAL_LOSS = "total_loss";
-    /** The most bytes a 16-bit lm_head is widened at once: larger heads are widened a vocabulary slice at a time. */
-    public static final long HEAD_SLICE_BYTES = LmHead.CHUNK_BYTES;
     /** A {@linkplain #segment segment}'s input: the hidden states entering its first layer, {@code [B·T, H]}. */
     public static final String HIDDEN_IN = "hidden_in";
     /** A segment's output: the hidden states leaving its last layer, {@code [B·T, H]}. */
@@ -252,11 +250,9 @@ public final class LlamaGraph {
         // With a loss, the logits come from a copy of x without a gradient path: defineLoss gives the loss's
         // gradient with respect to x directly instead of through the log-softmax over the vocabulary.
         SDVariable headInput = withLoss ? StopGradient.of(sd, x) : x; // [B·T, H]
-        LmHead head = new LmHead(sd, weights.linear("lm_head"));
-        SDVariable logits = sd.identity(LOGITS, adapters.containsKey("lm_head") ? linear("lm_head", headInput)
-                : head.logits(headInput)); // [B·T, V]
+        SDVariable logits = sd.identity(LOGITS, linear("lm_head", headInput)); // [B·T, V]
         if (withLoss) {
-            defineLoss(x, logits, head);
+            defineLoss(x, logits);
         }
     }
 
@@ -407,9 +403,8 @@ public final class LlamaGraph {
      *
      * @param hidden the final hidden states {@code [B·T, H]}
      * @param logits {@code [B·T, V]}, computed from a copy of {@code hidden} without a gradient path
-     * @param head   the LM head's products (a 16-bit head widened a vocabulary slice at a time)
      */
-    private void defineLoss(SDVariable hidden, SDVariable logits, LmHead head) {
+    private void defineLoss(SDVariable hidden, SDVariable logits) {
         SDVariable labelIds = sd.placeHolder(LABEL_IDS, DataType.INT, -1); // [B·T]
         SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, weights.dataType(), -1); // [B·T]
         // Any shift m gives the same log-sum-exp; the row maximum's integer part keeps exp from overflowing.
@@ -417,6 +412,7 @@ public final class LlamaGraph {
         SDVariable exp = sd.math.exp(logits.sub(max)); // [B·T, V]
         SDVariable sumExp = exp.sum(true, 1); // [B·T, 1]
         SDVariable lse = sd.math.log(sumExp).add(max); // [B·T, 1]
+        SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
         SDVariable rows = sd.range(sd.constant(0), sd.sizeAt(labelIds, 0).castTo(DataType.INT), sd.constant(1),
                 DataType.INT); // [B·T]
         SDVariable at = sd.stack(1, rows, labelIds); // [B·T, 2]: (t, y_t)
@@ -424,7 +420,7 @@ public final class LlamaGraph {
         SDVariable perToken = sd.reshape(lse, -1).sub(picked); // [B·T]
         // Σ_v softmax_v W_lm[v] − W_lm[y_t] = Σ_v (exp_v − [v = y_t]·Σexp) W_lm[v] / Σexp: one product
         SDVariable expMinusLabel = new ScatterNdSub(sd, exp, at, sd.reshape(sumExp, -1)).outputVariable(); // [B·T, V]
-        SDVariable gradient = head.times(expMinusLabel).div(sumExp)
+        SDVariable gradient = sd.mmul(expMinusLabel, headT, false, true, false).div(sumExp)
                 .mul(sd.reshape(labelWeight, -1, 1)); // [B·T, H]
         SDVariable loss = sd.identity(LOSS, perToken.mul(labelWeight).sum()); // scalar
 

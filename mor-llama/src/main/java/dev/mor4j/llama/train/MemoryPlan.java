@@ -3,7 +3,6 @@ package dev.mor4j.llama.train;
 import dev.mor4j.core.MemoryLimit;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.llama.config.LlamaConfig;
-import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.Locale;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -19,8 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   adapters     = 5 · 4 · trainable parameters   (weights, the pass's gradients, their running sum, AdamW m and v)
  *   layer(n)     = 4 · (c_H · n · H + c_I · n · I + c_S · B · h · T²)            one layer's activations kept for backward
  *   widened      = 4 · (parameters of one layer's projections), 0 for an F32 checkpoint   (its float32 weights)
- *   head(n)      = 4 · c_V · n · V + min(4 · V · H, 300 MiB) if lm_head is 16-bit   logits, exp, the loss's gradient
- *                  (a 16-bit lm_head is widened at most {@link LlamaGraph#HEAD_SLICE_BYTES} at a time)
+ *   head(n)      = 4 · c_V · n · V + (4 · V · H if lm_head is 16-bit)             logits, exp and the loss's gradient
  *   jvm          = the Java heap's maximum + 0.4 GB                               (the JVM and native libraries)
  *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(n) + jvm
  *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(n) + 2 · 4 · n · H + jvm
@@ -51,10 +49,7 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
     public static final double C_INTERMEDIATE = 9;
     /** {@code [B, h, T, T]} arrays a decoder layer keeps (scores, softmax; two causal blocks keep 3/4 of each). */
     public static final double C_SCORES = 2.5;
-    /**
-     * {@code [n, V]} arrays at the head (the logits' slices and their concatenation, exp, exp less the label and the
-     * session's cached copies of them): a LLaMA-3-8B step at 512 tokens outgrew an estimate with 3 by over 2.7 GB.
-     */
+    /** {@code [n, V]} arrays at the head (logits, exp, exp less the label, and the session's cached copies). */
     public static final double C_VOCAB = 7;
 
     /** Headroom on top of the estimate for fragmentation and small arrays. */
@@ -91,8 +86,7 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
                 + C_SCORES * batchSize * c.numAttentionHeads() * (double) seqLen * seqLen);
         double widened = sixteen ? 4.0 * layerParams : 0;
         double head = 4 * C_VOCAB * n * c.vocabSize()
-                + (weights.linear("lm_head").storedType() != weights.dataType()
-                        ? Math.min(4.0 * c.vocabSize() * c.hiddenSize(), LlamaGraph.HEAD_SLICE_BYTES) : 0);
+                + (weights.linear("lm_head").storedType() != weights.dataType() ? 4.0 * c.vocabSize() * c.hiddenSize() : 0);
         int layers = c.numHiddenLayers();
         long whole = (long) (MARGIN * (layers * (layer + widened) + head));
         long recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
