@@ -19,8 +19,8 @@ import java.util.SplittableRandom;
 
 /**
  * The memory plan's estimate against the measured peak: fine-tunes MoR (N 8, r 8 on gate/up/down) on a model
- * directory for a few steps of random full-length examples and prints the plan's peak next to the peak of
- * ND4J's arrays and of the resident memory.
+ * directory for a few steps of random full-length examples (the second half of each labelled) and prints the
+ * plan's peak next to the measured peak of the resident memory.
  *
  * <pre>{@code java -cp ... dev.mor4j.bench.MemoryPlanCheck MODEL_DIR LENGTH BATCH on|off|auto [STEPS]}</pre>
  *
@@ -62,19 +62,18 @@ public final class MemoryPlanCheck {
                 .options(FineTuneOptions.defaults().withBatchSize(batch)).recompute(recompute).build();
         MemoryPlan plan = ft.memoryPlan();
         long t1 = System.nanoTime();
-        long arrays;
         long resident;
         try (MemoryPeak peak = new MemoryPeak()) {
             ft.train();
-            arrays = peak.javacppBytes();
             resident = peak.physicalBytes();
         }
         double stepSeconds = (System.nanoTime() - t1) / 1e9 / steps;
         System.out.printf(Locale.ROOT, "%s: layers %d, length %d, batch %d, recompute %s: load %.1f s, %.1f s per step"
-                + " (%.1f tokens/s); plan %.2f GB (weights %.2f, adapters %.2f, activations %.2f); measured arrays"
-                + " %.2f GB, resident %.2f GB%n", dir, c.numHiddenLayers(), length, batch, ft.recomputing() ? "on" : "off",
+                + " (%.1f tokens/s); plan %.2f GB (weights %.2f, adapters %.2f, activations %.2f, JVM %.2f); measured"
+                + " resident %.2f GB%n", dir, c.numHiddenLayers(), length, batch, ft.recomputing() ? "on" : "off",
                 loadSeconds, stepSeconds, batch * length / stepSeconds, plan.peak(ft.recomputing()) / 1e9,
                 plan.weightBytes() / 1e9, plan.adapterBytes() / 1e9,
-                (ft.recomputing() ? plan.recomputeBytes() : plan.activationBytes()) / 1e9, arrays / 1e9, resident / 1e9);
+                (ft.recomputing() ? plan.recomputeBytes() : plan.activationBytes()) / 1e9, plan.jvmBytes() / 1e9,
+                resident / 1e9);
     }
 }
