@@ -30,6 +30,13 @@ public final class TestData {
         return new Batch(rows(g.getLong("input_ids")), rows(g.getLong("attention_mask")), rows(g.getLong("labels")));
     }
 
+    /** The batch of {@code goldens-base-mor.safetensors}, the one the base and MoR goldens were computed on. */
+    public static Batch goldenBatch() {
+        try (SafetensorsFile g = SafetensorsFile.open(goldens("goldens-base-mor.safetensors"))) {
+            return batch(g);
+        }
+    }
+
     private static long[][] rows(INDArray a) {
         return a.toLongMatrix();
     }

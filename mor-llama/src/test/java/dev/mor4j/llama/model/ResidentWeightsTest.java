@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
-import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.ShardedCheckpoint;
 import dev.mor4j.llama.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
@@ -12,8 +11,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -25,19 +22,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 class ResidentWeightsTest {
 
-    private static SafetensorsFile goldens;
-    private static Batch batch;
-
-    @BeforeAll
-    static void open() {
-        goldens = SafetensorsFile.open(TestData.goldens("goldens-base-mor.safetensors"));
-        batch = TestData.batch(goldens);
-    }
-
-    @AfterAll
-    static void close() {
-        goldens.close();
-    }
+    private static final Batch batch = TestData.goldenBatch();
 
     /** The BF16 checkpoint read the old way: every tensor upcast to FLOAT while loading. */
     private static LlamaWeights upcastAtLoad() {

@@ -16,7 +16,6 @@ import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.model.LlamaWeights;
-import dev.mor4j.core.safetensors.SafetensorsFile;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,15 +31,9 @@ class LayerwiseGradientsTest {
 
     private static final long SEED = 11;
 
-    private static Batch batch() {
-        try (SafetensorsFile g = SafetensorsFile.open(TestData.goldens("goldens-base-mor.safetensors"))) {
-            return TestData.batch(g);
-        }
-    }
-
     private static void assertSameGradients(AdapterConfig config, String model) {
         LlamaWeights weights = LlamaModel.load(TestData.model(model)).weights();
-        Batch batch = batch();
+        Batch batch = TestData.goldenBatch();
         LlamaAdapters whole = LlamaAdapters.create(weights, config, 3);
         whole.weights().forEach((k, v) -> {
             if (k.endsWith("lora_B.weight")) {
