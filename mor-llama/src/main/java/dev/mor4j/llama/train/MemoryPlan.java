@@ -28,9 +28,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@value #C_SCORES} score arrays per layer, {@value #C_VOCAB} [n, V] arrays at the head. Adapters on more
  * projections keep a few more arrays; the estimate is meant to be within about 15 % of the measured peak.
  *
- * <p>The limit is the process's {@link MemoryLimit}: the resident memory JavaCPP lets it reach. On LLaMA-2-7B
- * (BF16, 512 tokens, recomputation) the plan's 19.1 GB matched the measured peak of 19.10 GB; on LLaMA-3-8B's
- * shape it falls short (docs/benchmarks.md, "Full-size checkpoints").
+ * <p>The limit is the process's {@link MemoryLimit}. Against measurements (docs/benchmarks.md, "Full-size
+ * checkpoints"): LLaMA-2-7B in BF16 at 512 tokens with recomputation, plan 19.32 GB, measured peak 17.93 GB
+ * resident; 2-layer LLaMA-2-7B and LLaMA-3-8B shapes, plan 6.46 and 11.63 GB, measured 3.97 and 7.87 GB.
  *
  * @param weightBytes          frozen weights as held, with the rotary tables
  * @param adapterBytes         adapters, gradients and AdamW state
