@@ -23,7 +23,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(n) + jvm
  *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(n) + 2 · 4 · n · H + jvm
  * </pre>
- * The constants were measured on the 2-layer LLaMA-2-7B-width model with MoR on gate/up/down (docs/benchmarks.md,
+ * The constants were set from and checked against runs with MoR on gate/up/down (docs/benchmarks.md,
  * "Full-size checkpoints"): {@value #C_HIDDEN} [n, H] arrays, {@value #C_INTERMEDIATE} [n, I] arrays and
  * {@value #C_SCORES} score arrays per layer, {@value #C_VOCAB} [n, V] arrays at the head. Adapters on more
  * projections keep a few more arrays; the estimate is meant to be within about 15 % of the measured peak.
