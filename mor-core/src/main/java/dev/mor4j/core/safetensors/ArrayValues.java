@@ -22,13 +22,18 @@ final class ArrayValues implements TensorValues {
 
     private final INDArray array; // dense, C order, offset 0: element i is at buffer position i
     private final boolean copied; // array is a copy made here (released by close), not the caller's
+    private final INDArray owned; // the caller's array when close releases it too, else null
     private final long[] shape;
     private final Pointer pointer; // the buffer's first element
     private short[] bits; // scratch for HALF/BFLOAT16
     private double[] doubles; // scratch for DOUBLE
     private int[] ints; // scratch for INT
 
-    ArrayValues(INDArray source) {
+    /**
+     * @param source the array
+     * @param own    whether {@link #close()} also releases {@code source} (a value made only to be written)
+     */
+    ArrayValues(INDArray source, boolean own) {
         if (source == null) {
             throw new MorException("array is null; expected an INDArray");
         }
@@ -41,6 +46,7 @@ final class ArrayValues implements TensorValues {
         this.shape = source.shape().clone();
         this.array = dense(source);
         this.copied = array != source;
+        this.owned = own ? source : null;
         this.pointer = array.isEmpty() ? null : array.data().addressPointer();
     }
 
@@ -108,6 +114,9 @@ final class ArrayValues implements TensorValues {
     public void close() {
         if (copied && array.closeable()) {
             array.close();
+        }
+        if (owned != null && owned.closeable()) {
+            owned.close(); // now rather than at some later garbage collection
         }
     }
 

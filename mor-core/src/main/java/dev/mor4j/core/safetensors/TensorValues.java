@@ -52,7 +52,15 @@ public interface TensorValues extends AutoCloseable {
      * @throws MorException for other ND4J types
      */
     static TensorValues of(INDArray array) {
-        return new ArrayValues(array);
+        return new ArrayValues(array, false);
+    }
+
+    /**
+     * As {@link #of(INDArray)}, and {@link #close()} also releases the array itself: for values computed only to be
+     * written, freed tensor by tensor.
+     */
+    static TensorValues owning(INDArray array) {
+        return new ArrayValues(array, true);
     }
 
     /**

@@ -121,27 +121,7 @@ public final class AdapterMerge {
         if (layer == null) {
             return TensorValues.of(base.get(key));
         }
-        INDArray merged = layer.mergedWeight(adapters.weights()); // [d_out, d_in]
-        TensorValues v = TensorValues.of(merged);
-        return new TensorValues() {
-            @Override
-            public long[] shape() {
-                return v.shape();
-            }
-
-            @Override
-            public void readFloats(long start, float[] dst, int count) {
-                v.readFloats(start, dst, count);
-            }
-
-            @Override
-            public void close() {
-                v.close();
-                if (merged.closeable()) {
-                    merged.close(); // now rather than at some later garbage collection
-                }
-            }
-        };
+        return TensorValues.owning(layer.mergedWeight(adapters.weights())); // [d_out, d_in], released once written
     }
 
     /**
