@@ -73,7 +73,8 @@ public final class FrozenLinear {
         return new FrozenLinear(name, weight, stored, computeType);
     }
 
-    private static boolean isSixteenBit(DataType t) {
+    /** BFLOAT16 or HALF: the types {@link #resident} keeps as they are. */
+    public static boolean isSixteenBit(DataType t) {
         return t == DataType.BFLOAT16 || t == DataType.HALF;
     }
 

@@ -96,8 +96,6 @@ public final class LlamaGraph {
     private final KvCacheMode kvCache;
     /** Attention in two causal query blocks ({@link CausalAttention#twoBlocks}): training graphs. */
     private final boolean causalBlocks;
-    /** Whether the graph is built for training (dropout masks, auxiliary losses). */
-    private final boolean training;
     /** The decoder layers this graph computes: {@code [firstLayer, endLayer)}; all of them unless a segment. */
     private final int firstLayer;
     private final int endLayer;
@@ -110,7 +108,6 @@ public final class LlamaGraph {
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
             boolean training, boolean withLoss, KvCacheMode kvCache, int firstLayer, int endLayer) {
         this.weights = weights;
-        this.training = training;
         this.firstLayer = firstLayer;
         this.endLayer = endLayer;
         this.sd = SameDiff.create();
@@ -265,7 +262,7 @@ public final class LlamaGraph {
      */
     private void defineSegmentOutput(SDVariable x) {
         SDVariable out = sd.identity(HIDDEN_OUT, x); // [B·T, H]
-        if (!training) {
+        if (!adapterContext.training()) {
             return;
         }
         SDVariable upstream = sd.placeHolder(GRAD_OUT, weights.dataType(), -1, weights.config().hiddenSize()); // [B·T, H]

@@ -56,7 +56,7 @@ public final class LlamaWeights {
         this.computeType = DataType.FLOAT;
         int layers = config.numHiddenLayers();
         INDArray embed = load.apply("model.embed_tokens.weight"); // [V, H]
-        this.embedTokens = isSixteenBit(embed) ? embed : converted(embed, computeType);
+        this.embedTokens = FrozenLinear.isSixteenBit(embed.dataType()) ? embed : converted(embed, computeType);
         this.inputNorm = new INDArray[layers];
         this.postAttentionNorm = new INDArray[layers];
         this.linears = new LinkedHashMap<>();
@@ -80,10 +80,6 @@ public final class LlamaWeights {
             linears.put("lm_head", FrozenLinear.resident("lm_head", head, computeType));
             head.close();
         }
-    }
-
-    private static boolean isSixteenBit(INDArray a) {
-        return a.dataType() == DataType.BFLOAT16 || a.dataType() == DataType.HALF;
     }
 
     /** {@code a} in {@code type}; a loaded array that had to be converted is released at once. */
