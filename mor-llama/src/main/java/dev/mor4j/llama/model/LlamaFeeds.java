@@ -2,6 +2,7 @@ package dev.mor4j.llama.model;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.config.LlamaConfig;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -81,7 +82,12 @@ public final class LlamaFeeds {
 
     /**
      * Next-token targets as transformers shifts them: position t is scored against {@code labels[t+1]}; the
-     * last position and every -100 are not counted.
+     * last position and every -100 are not counted. The counted positions are fed as their rows of {@code [B·T]}
+     * ({@code label_rows} {@code [L]}, in row order), their labels ({@code label_ids} {@code [L]}) and weights
+     * ({@code label_weight} {@code [L]}: 1/L for the mean, 1 for the sum).
+     *
+     * <p>With nothing counted, the sum is 0 over {@code L = 0} rows; transformers' mean is 0/0 = NaN, which one row
+     * (row 0) of weight NaN gives, in the loss and in every gradient, as when every position carried that weight.
      */
     private static void putLabels(Map<String, INDArray> feeds, LlamaConfig config, Batch batch, Reduction reduction) {
         if (batch.labels() == null) {
@@ -90,12 +96,11 @@ public final class LlamaFeeds {
         int b = batch.batchSize();
         int t = batch.seqLen();
         long v = config.vocabSize();
-        int[] ids = new int[b * t]; // [B·T]
-        float[] weight = new float[b * t]; // [B·T]
+        int[] rows = new int[b * t]; // [L] of at most B·T
+        int[] ids = new int[b * t]; // [L]
         int count = 0;
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < t; j++) {
-                long row = (long) i * t + j;
                 long label = j + 1 < t ? batch.labels()[i][j + 1] : Batch.IGNORE_INDEX;
                 if (label == Batch.IGNORE_INDEX) {
                     continue;
@@ -104,19 +109,19 @@ public final class LlamaFeeds {
                     throw new MorException("labels[" + i + "][" + (j + 1) + "] = " + label
                             + " is neither -100 nor inside the vocabulary [0, " + v + ")");
                 }
-                ids[(int) row] = (int) label;
-                weight[(int) row] = 1f;
+                rows[count] = i * t + j;
+                ids[count] = (int) label;
                 count++;
             }
         }
-        if (reduction == Reduction.MEAN) {
-            // transformers divides by the count; with nothing counted that is 0/0 = NaN
-            float w = count == 0 ? Float.NaN : 1f / count;
-            for (int r = 0; r < weight.length; r++) {
-                weight[r] = weight[r] != 0 || count == 0 ? w : 0f;
-            }
+        float[] weight = new float[count]; // [L]
+        Arrays.fill(weight, reduction == Reduction.MEAN ? 1f / count : 1f);
+        if (count == 0 && reduction == Reduction.MEAN) {
+            weight = new float[] {Float.NaN}; // [1]: row 0, label 0
+            count = 1;
         }
-        feeds.put(LlamaGraph.LABEL_IDS, Nd4j.createFromArray(ids));
-        feeds.put(LlamaGraph.LABEL_WEIGHT, Nd4j.createFromArray(weight));
+        feeds.put(LlamaGraph.LABEL_ROWS, Nd4j.create(Arrays.copyOf(rows, count), new long[] {count}, DataType.INT));
+        feeds.put(LlamaGraph.LABEL_IDS, Nd4j.create(Arrays.copyOf(ids, count), new long[] {count}, DataType.INT));
+        feeds.put(LlamaGraph.LABEL_WEIGHT, Nd4j.create(weight, new long[] {count}, DataType.FLOAT));
     }
 }

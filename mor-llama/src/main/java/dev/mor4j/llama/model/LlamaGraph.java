@@ -15,7 +15,6 @@ import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
 
 /**
  * LlamaForCausalLM as one SameDiff graph, with the base weights as constants and any adapters spliced
@@ -30,8 +29,9 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
  *   <li>{@code attn_bias} {@code [B, 1, T, T]} FLOAT: 0 where a query may attend a key (causal and
  *       not padding), a large negative number elsewhere</li>
  *   <li>{@code token_mask} {@code [B·T, 1]} FLOAT: 1 for real tokens (used by router auxiliary losses)</li>
- *   <li>with a loss: {@code label_ids} {@code [B·T]} INT (the next-token label of each position, 0 where
- *       not counted) and {@code label_weight} {@code [B·T]} FLOAT (1/count for counted positions, else 0)</li>
+ *   <li>with a loss: {@code label_rows} {@code [L]} INT (the {@code L} positions, as rows of {@code [B·T]}, whose
+ *       next token is a label), {@code label_ids} {@code [L]} INT (their labels) and {@code label_weight}
+ *       {@code [L]} FLOAT (1/count under the mean reduction, 1 under the sum)</li>
  * </ul>
  * Float placeholders and all arithmetic are in the weights' type ({@link LlamaWeights#dataType()}).
  * Outputs: {@code logits} {@code [B·T, V]}, {@code hidden.0} … {@code hidden.L} ({@code [B·T, H]}: the
@@ -40,7 +40,8 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
  * Differentiate {@code total_loss}, the graph's loss variable: in a graph with a loss, {@code loss} and
  * {@code logits} have no gradient path of their own (the loss's gradient with respect to the final hidden
  * states is computed in closed form and enters through {@code total_loss}); to differentiate a loss of your
- * own on {@code logits}, build the graph without one.
+ * own on {@code logits}, build the graph without one. The loss runs the LM head on the {@code L} labelled positions
+ * only ({@link LabelledLoss}); {@code logits} of every position are computed only when asked for.
  *
  * <p>A training graph computes attention in two causal query blocks ({@link CausalAttention#twoBlocks}), which
  * leaves out the scores that the causal mask would zero anyway; it therefore needs batches of at least two
@@ -64,6 +65,8 @@ public final class LlamaGraph {
     public static final String POSITION_IDS = "position_ids";
     public static final String ATTN_BIAS = "attn_bias";
     public static final String TOKEN_MASK = "token_mask";
+    /** With a loss: the rows of {@code [B·T]} whose next token is a label, {@code [L]} INT. */
+    public static final String LABEL_ROWS = "label_rows";
     public static final String LABEL_IDS = "label_ids";
     public static final String LABEL_WEIGHT = "label_weight";
     public static final String LOGITS = "logits";
@@ -244,12 +247,14 @@ public final class LlamaGraph {
         }
         x = rmsNorm("model.norm", x, weights.finalNorm());
         x = sd.identity("hidden." + c.numHiddenLayers(), x);
-        // With a loss, the logits come from a copy of x without a gradient path: defineLoss gives the loss's
-        // gradient with respect to x directly instead of through the log-softmax over the vocabulary.
+        // With a loss, the logits of every position come from a copy of x without a gradient path and are computed
+        // only when asked for: the loss runs the head on the labelled positions alone and gives its gradient with
+        // respect to x directly instead of through the log-softmax over the vocabulary (LabelledLoss).
         SDVariable headInput = withLoss ? StopGradient.of(sd, x) : x; // [B·T, H]
-        SDVariable logits = sd.identity(LOGITS, linear("lm_head", headInput)); // [B·T, V]
+        sd.identity(LOGITS, linear("lm_head", headInput)); // [B·T, V]
         if (withLoss) {
-            defineLoss(x, logits);
+            LabelledLoss.define(sd, x, h -> linear("lm_head", h), weights.linear("lm_head").weightConstant(sd),
+                    adapterContext.auxLosses());
         }
     }
 
@@ -378,56 +383,6 @@ public final class LlamaGraph {
         }
         FrozenLinear f = weights.linear(module);
         return f.forward(sd, x);
-    }
-
-    /**
-     * Causal-LM loss as transformers computes it: {@code Σ_t w_t · (logsumexp(logits_t) − logits_t[y_t])} with
-     * {@code w_t = 1/count} on counted positions (mean) or 1 (sum). The label's logit is read from the
-     * logits at {@code (t, y_t)} ({@code gather_nd}, which is never differentiated: the logits have no gradient
-     * path here); no {@code [B·T, V]} one-hot is built.
-     *
-     * <p>The loss's value has no gradient path (the logits come from a detached copy of the hidden states).
-     * Its gradient with respect to the final hidden states is known in closed form,
-     * {@code g_t = w_t · (Σ_v softmax(logits_t)_v W_lm[v] − W_lm[y_t])}, and is computed in the forward pass
-     * from the same {@code exp} that gives the loss, with {@code Σexp} subtracted at each label
-     * ({@code scatter_nd_sub}) so that the label's row comes out of the same product instead of a strided
-     * gather of lm_head columns: one {@code [B·T, V]·[V, H]} product, the one the backward
-     * pass of the lm_head would otherwise run, and nothing over {@code [B·T, V]} in the backward pass (which
-     * in M2.1 would compute the {@code exp} a second time and reduce a gradient for the shift). It enters
-     * {@code total_loss} as {@code s − stop(s)} with {@code s = Σ_t h_t · g_t}: exactly 0 in value, gradient
-     * {@code g} with respect to {@code h}. So {@code loss} is for reading and {@code total_loss} is the one to
-     * differentiate; asking for {@code loss} alone does not run the extra product.
-     *
-     * @param hidden the final hidden states {@code [B·T, H]}
-     * @param logits {@code [B·T, V]}, computed from a copy of {@code hidden} without a gradient path
-     */
-    private void defineLoss(SDVariable hidden, SDVariable logits) {
-        SDVariable labelIds = sd.placeHolder(LABEL_IDS, DataType.INT, -1); // [B·T]
-        SDVariable labelWeight = sd.placeHolder(LABEL_WEIGHT, weights.dataType(), -1); // [B·T]
-        // Any shift m gives the same log-sum-exp; the row maximum's integer part keeps exp from overflowing.
-        SDVariable max = logits.max(true, 1).castTo(DataType.INT).castTo(logits.dataType()); // [B·T, 1]
-        SDVariable exp = sd.math.exp(logits.sub(max)); // [B·T, V]
-        SDVariable sumExp = exp.sum(true, 1); // [B·T, 1]
-        SDVariable lse = sd.math.log(sumExp).add(max); // [B·T, 1]
-        SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
-        SDVariable rows = sd.range(sd.constant(0), sd.sizeAt(labelIds, 0).castTo(DataType.INT), sd.constant(1),
-                DataType.INT); // [B·T]
-        SDVariable at = sd.stack(1, rows, labelIds); // [B·T, 2]: (t, y_t)
-        SDVariable picked = sd.gatherNd(logits, at); // [B·T]: logits_t[y_t]
-        SDVariable perToken = sd.reshape(lse, -1).sub(picked); // [B·T]
-        // Σ_v softmax_v W_lm[v] − W_lm[y_t] = Σ_v (exp_v − [v = y_t]·Σexp) W_lm[v] / Σexp: one product
-        SDVariable expMinusLabel = new ScatterNdSub(sd, exp, at, sd.reshape(sumExp, -1)).outputVariable(); // [B·T, V]
-        SDVariable gradient = sd.mmul(expMinusLabel, headT, false, true, false).div(sumExp)
-                .mul(sd.reshape(labelWeight, -1, 1)); // [B·T, H]
-        SDVariable loss = sd.identity(LOSS, perToken.mul(labelWeight).sum()); // scalar
-
-        SDVariable surrogate = hidden.mul(gradient).sum(); // scalar; d/d hidden = gradient
-        SDVariable total = loss.add(surrogate.sub(StopGradient.of(sd, surrogate)));
-        for (SDVariable aux : adapterContext.auxLosses()) {
-            total = total.add(aux);
-        }
-        total = sd.identity(TOTAL_LOSS, total);
-        sd.setLossVariables(total);
     }
 
     /**

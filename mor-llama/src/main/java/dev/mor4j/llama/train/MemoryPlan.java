@@ -28,6 +28,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * {@value #C_SCORES} score arrays per layer, {@value #C_VOCAB} [n, V] arrays at the head. Adapters on more
  * projections keep a few more arrays; the estimate is meant to be within about 15 % of the measured peak.
  *
+ * <p>The head's arrays are counted for all {@code n} positions, an upper bound: the loss runs the head on the
+ * positions whose next token is a label only ({@code [L, V]} arrays, {@code L ≤ n}), but the plan, made from the
+ * batch size and the longest example alone, does not know what fraction of a micro-batch carries labels (with a
+ * prompt/answer split often well under half; every position but the last of each sequence at most). {@link #C_VOCAB}
+ * was set when the head still ran on every position, so the term holds for that worst case and overestimates the
+ * head of batches with fewer labels.
+ *
  * <p>The limit is the process's {@link MemoryLimit}. Against measurements (docs/benchmarks.md, "Full-size
  * checkpoints"): LLaMA-2-7B in BF16 at 512 tokens with recomputation, plan 19.32 GB, measured peak 17.93 GB
  * resident; 2-layer LLaMA-2-7B and LLaMA-3-8B shapes, plan 6.46 and 11.63 GB, measured 3.97 and 7.87 GB.
@@ -49,7 +56,10 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
     public static final double C_INTERMEDIATE = 9;
     /** {@code [B, h, T, T]} arrays a decoder layer keeps (scores, softmax; two causal blocks keep 3/4 of each). */
     public static final double C_SCORES = 2.5;
-    /** {@code [n, V]} arrays at the head (logits, exp, exp less the label, and the session's cached copies). */
+    /**
+     * {@code [n, V]} arrays at the head (logits, exp, exp less the label, and the session's cached copies), for
+     * {@code n} labelled positions: counted for every position of the micro-batch, the most there can be.
+     */
     public static final double C_VOCAB = 7;
 
     /** Headroom on top of the estimate for fragmentation and small arrays. */

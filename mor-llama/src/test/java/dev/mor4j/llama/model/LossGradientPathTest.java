@@ -22,13 +22,16 @@ import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The training graph's loss: its gradient with respect to the final hidden states is computed in the forward
- * pass, so the backward pass runs nothing over {@code [B·T, V]}, and reading {@code loss} alone does not run
- * the product that gradient needs. (That the gradient is right is {@link LlamaGradientCheckTest}'s job.)
+ * The training graph's loss: the head runs on the {@code L} labelled positions only, so nothing over
+ * {@code [B·T, V]} runs at all; the loss's gradient with respect to the final hidden states is computed in the
+ * forward pass, so the backward pass runs nothing over {@code [L, V]}, and reading {@code loss} alone does not run
+ * the product that gradient needs. (That the gradient is right is {@link LlamaGradientCheckTest}'s and
+ * {@link LabelledLossTest}'s job.)
  */
 class LossGradientPathTest {
 
     private static final long TOKENS = 14; // B·T
+    private static final long LABELLED = 8; // L: positions whose next token is a label
     private static final long VOCAB = 32000;
     private static final long HIDDEN = 32;
 
@@ -59,14 +62,22 @@ class LossGradientPathTest {
     }
 
     @Test
+    void theHeadRunsOnTheLabelledPositionsOnly() {
+        assertEquals(LABELLED, feeds.get(LlamaGraph.LABEL_ROWS).length(), "labelled positions");
+        assertEquals(Set.of(), LOSS_ONLY.producing(TOKENS, VOCAB), "reading the loss");
+        assertEquals(Set.of(), GRADIENTS.producing(TOKENS, VOCAB), "the gradient pass");
+        assertTrue(LOSS_ONLY.producing(LABELLED, VOCAB).size() >= 3, "logits, shift, exp: " + LOSS_ONLY);
+    }
+
+    @Test
     void backwardPassRunsNothingOverTheVocabulary() {
-        Set<String> forward = LOSS_ONLY.producing(TOKENS, VOCAB);
+        Set<String> forward = LOSS_ONLY.producing(LABELLED, VOCAB);
         assertTrue(forward.size() >= 3, "logits, shift, exp: " + forward);
-        Set<String> extra = new LinkedHashSet<>(GRADIENTS.producing(TOKENS, VOCAB));
+        Set<String> extra = new LinkedHashSet<>(GRADIENTS.producing(LABELLED, VOCAB));
         assertTrue(extra.containsAll(forward), "the gradient pass runs the loss's forward ops: " + extra);
         extra.removeAll(forward);
-        // the one extra [B·T, V] array: exp with Σexp subtracted at each label, the gradient product's input
-        assertEquals(1, extra.size(), "ops over [B·T, V] in the gradient pass beyond the loss's: " + extra);
+        // the one extra [L, V] array: exp with Σexp subtracted at each label, the gradient product's input
+        assertEquals(1, extra.size(), "ops over [L, V] in the gradient pass beyond the loss's: " + extra);
         OpTrace.Execution labelShift = GRADIENTS.executions().stream()
                 .filter(e -> extra.contains(e.name())).findFirst().orElseThrow();
         OpTrace.Execution product = gradientProducts(GRADIENTS).get(0);
@@ -80,11 +91,11 @@ class LossGradientPathTest {
         assertEquals(List.of(), gradientProducts(LOSS_ONLY), "reading the loss");
     }
 
-    /** The gradient's product [B·T, V]·[V, H]: the ops that take a [B·T, V] array to [B·T, H]. */
+    /** The gradient's product [L, V]·[V, H]: the ops that take an [L, V] array to [L, H]. */
     private static List<OpTrace.Execution> gradientProducts(OpTrace trace) {
-        String vocabWide = Arrays.toString(new long[] {TOKENS, VOCAB});
+        String vocabWide = Arrays.toString(new long[] {LABELLED, VOCAB});
         return trace.executions().stream()
-                .filter(e -> e.outputs(TOKENS, HIDDEN) && e.inputShapes().contains(vocabWide)).toList();
+                .filter(e -> e.outputs(LABELLED, HIDDEN) && e.inputShapes().contains(vocabWide)).toList();
     }
 
     @Test
