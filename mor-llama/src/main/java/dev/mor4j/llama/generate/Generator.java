@@ -105,7 +105,9 @@ public final class Generator {
         int[] out = new int[config.maxNewTokens()];
         int n = 0;
         long t0 = System.nanoTime();
-        float[] logits = stepper.start(promptIds);
+        // the prompt and every new token but the last, which is chosen but never fed
+        float[] logits = stepper.start(promptIds,
+                (int) Math.min(Integer.MAX_VALUE, (long) promptIds.length + config.maxNewTokens() - 1));
         long prefill = System.nanoTime() - t0;
         long t1 = System.nanoTime();
         StopReason reason;

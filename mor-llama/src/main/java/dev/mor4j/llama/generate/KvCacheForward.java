@@ -11,6 +11,7 @@ import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaGraph.KvCacheMode;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,14 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Two {@link LlamaGraph}s are built once, in the constructor, and reused for every call: one in
  * {@link KvCacheMode#PREFILL} and one in {@link KvCacheMode#DECODE}. All sequences of a batch have the same
  * length (no padding), since the rotary positions are shared by the batch.
+ *
+ * <p>The cache has a fixed capacity, chosen at the prefill ({@link #prefill(int[][], int)}: the longest the
+ * sequence will get, e.g. prompt plus new tokens). A decode step feeds the cache's arrays to the graph as they are
+ * (its attention reads them in place and masks the slots not yet filled) and writes the new positions' keys and
+ * values, the graph's small outputs, into the next slots: per step nothing of the cache is copied or reallocated.
+ * A step that does not fit moves the cache once into arrays of twice the capacity (at most
+ * {@code max_position_embeddings}), so a sequence may outgrow the capacity it was given at a cost amortised over
+ * the steps.
  */
 public final class KvCacheForward {
 
@@ -67,24 +76,50 @@ public final class KvCacheForward {
         return config;
     }
 
+    /** The graph of the decode steps (to trace what a step runs). */
+    LlamaGraph decodeGraph() {
+        return decode;
+    }
+
     /**
-     * The prompt's pass.
+     * The prompt's pass, with a cache that has room for the prompt alone.
      *
      * @param ids {@code [B][T]} token ids, every row of the same length
      * @return logits {@code [B, T, V]} and the cache of the T positions
      */
     public Step prefill(int[][] ids) {
-        Batch batch = new Batch(toLong(ids), null, null);
-        Map<String, INDArray> feeds = prefill.feeds(batch, false, LlamaFeeds.Reduction.MEAN);
-        return run(prefill, feeds, batch.batchSize(), batch.seqLen());
+        return prefill(ids, ids[0].length);
     }
 
     /**
-     * A pass over new tokens that attends to the cached positions.
+     * The prompt's pass.
+     *
+     * @param ids      {@code [B][T]} token ids, every row of the same length
+     * @param capacity the positions the cache has room for: at least T, at most {@code max_position_embeddings}
+     * @return logits {@code [B, T, V]} and the cache of the T positions
+     */
+    public Step prefill(int[][] ids, int capacity) {
+        Batch batch = new Batch(toLong(ids), null, null);
+        int t = batch.seqLen();
+        if (capacity < t || capacity > config.maxPositionEmbeddings()) {
+            throw new IllegalArgumentException("the cache's capacity must be in [" + t + ", "
+                    + config.maxPositionEmbeddings() + "] (the prompt's length, max_position_embeddings), got "
+                    + capacity);
+        }
+        Map<String, INDArray> feeds = prefill.feeds(batch, false, LlamaFeeds.Reduction.MEAN);
+        long[] slots = {batch.batchSize(), config.numKeyValueHeads(), capacity, config.headDim()}; // [B, n_kv, C, hd]
+        KvCache empty = KvCache.allocate(config.numHiddenLayers(), slots, dataType);
+        return run(prefill, feeds, empty, batch.batchSize(), t);
+    }
+
+    /**
+     * A pass over new tokens that attends to the cached positions, whose keys and values it writes into the
+     * cache's arrays after them (see {@link KvCache}).
      *
      * @param past the cache of the {@code P} earlier positions
      * @param ids  {@code [B][T]} the new tokens, at positions {@code P … P+T-1}; B must be the cache's
-     * @return logits {@code [B, T, V]} and the cache of all {@code P+T} positions
+     * @return logits {@code [B, T, V]} and the cache of all {@code P+T} positions (over the same arrays as
+     *         {@code past} unless they had no room)
      * @throws MorException when {@code P+T} exceeds {@code max_position_embeddings} or an id is out of range
      */
     public Step decode(KvCache past, int[][] ids) {
@@ -105,32 +140,48 @@ public final class KvCacheForward {
             throw new MorException("sequence length " + (p + t) + " exceeds max_position_embeddings ("
                     + config.maxPositionEmbeddings() + ") of config.json");
         }
+        int[] flatIds = checkedIds(ids, t); // [B·T]
+        KvCache cache = past;
+        if (p + t > cache.capacity()) {
+            cache = cache.withCapacity(Math.min(config.maxPositionEmbeddings(), Math.max(p + t, 2 * cache.capacity())));
+        }
+        int c = cache.capacity();
         Map<String, INDArray> feeds = new HashMap<>();
-        feeds.put(LlamaGraph.INPUT_IDS, Nd4j.create(checkedIds(ids, t), new long[] {b, t}, DataType.INT)); // [B, T]
+        feeds.put(LlamaGraph.INPUT_IDS, Nd4j.create(flatIds, new long[] {b, t}, DataType.INT)); // [B, T]
         int[] positions = new int[t]; // [T]
         for (int j = 0; j < t; j++) {
             positions[j] = p + j;
         }
         feeds.put(LlamaGraph.POSITION_IDS, Nd4j.create(positions, new long[] {t}, DataType.INT));
-        int s = p + t;
-        INDArray bias = Nd4j.zeros(dataType, b, 1, t, s); // [B, 1, T, P+T]: new token j sees positions ≤ P+j
-        for (int i = 0; i < b; i++) {
-            for (int q = 0; q < t; q++) {
-                for (int k = p + q + 1; k < s; k++) {
-                    bias.putScalar(new long[] {i, 0, q, k}, LlamaFeeds.MASKED);
-                }
-            }
-        }
-        feeds.put(LlamaGraph.ATTN_BIAS, bias);
+        feeds.put(LlamaGraph.ATTN_BIAS, decodeBias(b, t, p, c)); // [B, 1, T, C+T]
         feeds.put(LlamaGraph.TOKEN_MASK, Nd4j.ones(dataType, (long) b * t, 1)); // [B·T, 1]
         for (int l = 0; l < config.numHiddenLayers(); l++) {
-            feeds.put(LlamaGraph.pastKey(l), past.key(l));
-            feeds.put(LlamaGraph.pastValue(l), past.value(l));
+            feeds.put(LlamaGraph.pastKey(l), cache.keySlots(l)); // [B, n_kv, C, hd]
+            feeds.put(LlamaGraph.pastValue(l), cache.valueSlots(l)); // [B, n_kv, C, hd]
         }
-        return run(decode, feeds, b, t);
+        return run(decode, feeds, cache, b, t);
     }
 
-    private Step run(LlamaGraph graph, Map<String, INDArray> feeds, int b, int t) {
+    /**
+     * The decode step's attention bias {@code [B, 1, T, C+T]}: new token {@code j} sees the cache's {@code P}
+     * filled slots and the new tokens up to itself; the cache's slots from {@code P} on are masked.
+     */
+    private INDArray decodeBias(int b, int t, int p, int c) {
+        int s = c + t;
+        float[] bias = new float[b * t * s]; // [B, 1, T, C+T]
+        for (int i = 0; i < b; i++) {
+            for (int q = 0; q < t; q++) {
+                int row = (i * t + q) * s;
+                Arrays.fill(bias, row + p, row + c, LlamaFeeds.MASKED);
+                Arrays.fill(bias, row + c + q + 1, row + s, LlamaFeeds.MASKED);
+            }
+        }
+        INDArray a = Nd4j.create(bias, new long[] {b, 1, t, s}, DataType.FLOAT);
+        return dataType == DataType.FLOAT ? a : a.castTo(dataType);
+    }
+
+    /** Runs a pass, appends its positions' keys and values to {@code cache}, and returns the logits and the cache. */
+    private Step run(LlamaGraph graph, Map<String, INDArray> feeds, KvCache cache, int b, int t) {
         int layers = config.numHiddenLayers();
         List<String> outputs = new ArrayList<>();
         outputs.add(LlamaGraph.LOGITS);
@@ -139,15 +190,14 @@ public final class KvCacheForward {
             outputs.add(LlamaGraph.presentValue(l));
         }
         Map<String, INDArray> out = SessionMemory.output(graph.sd(), feeds, outputs.toArray(new String[0]));
-        INDArray[] keys = new INDArray[layers]; // L × [B, n_kv, P+T, hd]
-        INDArray[] values = new INDArray[layers]; // L × [B, n_kv, P+T, hd]
+        INDArray[] keys = new INDArray[layers]; // L × [B, n_kv, T, hd]
+        INDArray[] values = new INDArray[layers]; // L × [B, n_kv, T, hd]
         for (int l = 0; l < layers; l++) {
-            // copies: the cache outlives this call, and the session may reuse its buffers
-            keys[l] = out.get(LlamaGraph.presentKey(l)).dup();
-            values[l] = out.get(LlamaGraph.presentValue(l)).dup();
+            keys[l] = out.get(LlamaGraph.presentKey(l));
+            values[l] = out.get(LlamaGraph.presentValue(l));
         }
         INDArray logits = out.get(LlamaGraph.LOGITS).reshape(b, t, -1); // [B, T, V]
-        return new Step(logits, new KvCache(keys, values));
+        return new Step(logits, cache.append(keys, values));
     }
 
     private int[] checkedIds(int[][] ids, int t) {

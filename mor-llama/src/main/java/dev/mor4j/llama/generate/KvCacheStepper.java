@@ -5,7 +5,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * Steps through a sequence with a {@link KvCache}: the prompt is computed once (prefill) and each appended
- * token is a single-position pass attending to the cached keys and values.
+ * token is a single-position pass attending to the cached keys and values, whose own key and value are written
+ * into the cache's arrays in place. Started with the sequence's expected length
+ * ({@link #start(int[], int)}, as {@link Generator} does), the cache is allocated once for all of it.
  */
 public final class KvCacheStepper implements LogitsStepper {
 
@@ -19,10 +21,17 @@ public final class KvCacheStepper implements LogitsStepper {
 
     @Override
     public float[] start(int[] promptIds) {
+        return start(promptIds, promptIds.length);
+    }
+
+    /** Begins a sequence with a cache that has room for {@code expectedLength} tokens (at most the model's positions). */
+    @Override
+    public float[] start(int[] promptIds, int expectedLength) {
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt has no token");
         }
-        KvCacheForward.Step s = forward.prefill(new int[][] {promptIds});
+        int capacity = Math.min(maxLength(), Math.max(promptIds.length, expectedLength));
+        KvCacheForward.Step s = forward.prefill(new int[][] {promptIds}, capacity);
         cache = s.cache();
         return lastRow(s.logits());
     }

@@ -15,6 +15,18 @@ public interface LogitsStepper {
     float[] start(int[] promptIds);
 
     /**
+     * Begins a sequence expected to reach {@code expectedLength} tokens, so that a stepper can make room for them
+     * at once; it may still grow longer. By default the same as {@link #start(int[])}.
+     *
+     * @param promptIds      at least one token id
+     * @param expectedLength the most tokens the sequence is expected to reach, the prompt included
+     * @return the logits {@code [V]} that predict the token after the prompt
+     */
+    default float[] start(int[] promptIds, int expectedLength) {
+        return start(promptIds);
+    }
+
+    /**
      * Appends a token to the sequence.
      *
      * @return the logits {@code [V]} that predict the token after it

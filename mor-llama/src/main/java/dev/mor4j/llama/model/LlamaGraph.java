@@ -49,15 +49,19 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>For generation with a key/value cache ({@link #forGeneration}) the same graph is built in one of two
  * further {@linkplain KvCacheMode modes}: {@link KvCacheMode#PREFILL} also outputs each layer's keys and
- * values, and {@link KvCacheMode#DECODE} additionally takes the keys and values of all earlier positions as
+ * values, and {@link KvCacheMode#DECODE} additionally takes a cache of the earlier positions' keys and values as
  * placeholders, so that only the new tokens are computed. In both modes:
  * <ul>
- *   <li>outputs {@code present.{l}.key} and {@code present.{l}.value} {@code [B, n_kv, P+T, hd]}: layer
- *       {@code l}'s keys (after rotary embedding) and values of every position, earlier ones first</li>
+ *   <li>outputs {@code present.{l}.key} and {@code present.{l}.value} {@code [B, n_kv, T, hd]}: layer
+ *       {@code l}'s keys (after rotary embedding) and values of the T positions the graph is given</li>
  *   <li>in {@link KvCacheMode#DECODE}, placeholders {@code past.{l}.key} and {@code past.{l}.value}
- *       {@code [B, n_kv, P, hd]}, {@code position_ids} {@code [T]} holding the new tokens' positions
- *       {@code P … P+T-1}, and {@code attn_bias} {@code [B, 1, T, P+T]} over all positions</li>
+ *       {@code [B, n_kv, C, hd]}: a cache of capacity C, read where it lies ({@link CachedAttention}), whose
+ *       first P slots hold the earlier positions; {@code position_ids} {@code [T]} holding the new tokens'
+ *       positions {@code P … P+T-1}; and {@code attn_bias} {@code [B, 1, T, C+T]}, the C slots (0 for the P
+ *       filled ones, masked beyond) then the T new positions (causal)</li>
  * </ul>
+ * The caller writes the present keys and values into slots {@code P … P+T-1} of its cache
+ * ({@link dev.mor4j.llama.generate.KvCacheForward}), so a step copies only the new positions.
  */
 public final class LlamaGraph {
 
@@ -181,22 +185,22 @@ public final class LlamaGraph {
                 KvCacheMode.NONE, firstLayer, endLayer);
     }
 
-    /** The placeholder of layer {@code l}'s cached keys {@code [B, n_kv, P, hd]} (DECODE mode). */
+    /** The placeholder of layer {@code l}'s key cache {@code [B, n_kv, C, hd]} of capacity C (DECODE mode). */
     public static String pastKey(int layer) {
         return "past." + layer + ".key";
     }
 
-    /** The placeholder of layer {@code l}'s cached values {@code [B, n_kv, P, hd]} (DECODE mode). */
+    /** The placeholder of layer {@code l}'s value cache {@code [B, n_kv, C, hd]} of capacity C (DECODE mode). */
     public static String pastValue(int layer) {
         return "past." + layer + ".value";
     }
 
-    /** The output of layer {@code l}'s keys at every position {@code [B, n_kv, P+T, hd]} (PREFILL, DECODE). */
+    /** The output of layer {@code l}'s keys at the graph's T positions {@code [B, n_kv, T, hd]} (PREFILL, DECODE). */
     public static String presentKey(int layer) {
         return "present." + layer + ".key";
     }
 
-    /** The output of layer {@code l}'s values at every position {@code [B, n_kv, P+T, hd]} (PREFILL, DECODE). */
+    /** The output of layer {@code l}'s values at the graph's T positions {@code [B, n_kv, T, hd]} (PREFILL, DECODE). */
     public static String presentValue(int layer) {
         return "present." + layer + ".value";
     }
@@ -310,9 +314,9 @@ public final class LlamaGraph {
     }
 
     /**
-     * Causal self-attention of layer {@code l}. With a cache, the new keys and values are appended to the
-     * past ones ({@code P} earlier positions, none in PREFILL) and the result is output as the present ones;
-     * {@code bias} then spans all {@code P+T} key positions.
+     * Causal self-attention of layer {@code l}. With a cache, the new positions' keys and values are output as
+     * the present ones; in DECODE the queries also attend to the cache's {@code C} slots, read in place
+     * ({@link CachedAttention}), and {@code bias} spans the {@code C+T} keys.
      */
     private SDVariable attention(int l, String p, SDVariable x, RotaryEmbedding rope, SDVariable bias,
             Shapes s) {
@@ -324,22 +328,24 @@ public final class LlamaGraph {
         SDVariable q = heads(rope.apply(linear(p + "q_proj", x), nh, 1.0 / Math.sqrt(hd)), nh, hd, s); // [B, nh, T, hd]
         SDVariable k = heads(rope.apply(linear(p + "k_proj", x), nkv, 1.0), nkv, hd, s); // [B, nkv, T, hd]
         SDVariable v = heads(linear(p + "v_proj", x), nkv, hd, s); // [B, nkv, T, hd]
+        if (kvCache != KvCacheMode.NONE) {
+            k = sd.identity(presentKey(l), k); // [B, nkv, T, hd]
+            v = sd.identity(presentValue(l), v); // [B, nkv, T, hd]
+        }
+        SDVariable ctx; // [B, nh, T, hd]
         if (kvCache == KvCacheMode.DECODE) {
             DataType dt = weights.dataType();
-            k = sd.concat(2, sd.placeHolder(pastKey(l), dt, -1, nkv, -1, hd), k); // [B, nkv, P+T, hd]
-            v = sd.concat(2, sd.placeHolder(pastValue(l), dt, -1, nkv, -1, hd), v); // [B, nkv, P+T, hd]
+            SDVariable cacheK = sd.placeHolder(pastKey(l), dt, -1, nkv, -1, hd); // [B, nkv, C, hd]
+            SDVariable cacheV = sd.placeHolder(pastValue(l), dt, -1, nkv, -1, hd); // [B, nkv, C, hd]
+            ctx = CachedAttention.of(sd, q, cacheK, cacheV, k, v, bias, s.b, s.t, nh, nkv, hd); // [B, nh, T, hd]
+        } else {
+            if (nkv != nh) {
+                k = repeatKv(k, c.kvGroups(), nh, hd, s); // [B, nh, T, hd]
+                v = repeatKv(v, c.kvGroups(), nh, hd, s); // [B, nh, T, hd]
+            }
+            ctx = causalBlocks ? CausalAttention.twoBlocks(sd, q, k, v, bias, s.b, s.t, nh, hd)
+                    : CausalAttention.whole(sd, q, k, v, bias); // [B, nh, T, hd]
         }
-        if (kvCache != KvCacheMode.NONE) {
-            k = sd.identity(presentKey(l), k); // [B, nkv, P+T, hd]
-            v = sd.identity(presentValue(l), v); // [B, nkv, P+T, hd]
-        }
-        if (nkv != nh) {
-            k = repeatKv(k, c.kvGroups(), nh, hd, s); // [B, nh, P+T, hd]
-            v = repeatKv(v, c.kvGroups(), nh, hd, s); // [B, nh, P+T, hd]
-        }
-        // P = 0 without a cache
-        SDVariable ctx = causalBlocks ? CausalAttention.twoBlocks(sd, q, k, v, bias, s.b, s.t, nh, hd)
-                : CausalAttention.whole(sd, q, k, v, bias); // [B, nh, T, hd]
         SDVariable merged = sd.reshape(sd.permute(ctx, 0, 2, 1, 3), -1, (long) nh * hd); // [B·T, nh·hd]
         return linear(p + "o_proj", merged); // [B·T, H]
     }
@@ -350,14 +356,11 @@ public final class LlamaGraph {
         return sd.permute(x4, 0, 2, 1, 3); // [B, n, T, hd]
     }
 
-    /**
-     * Grouped-query attention: each key/value head serves {@code groups} query heads. The key length
-     * {@code S} is T, or P+T with a cache.
-     */
+    /** Grouped-query attention: each key/value head serves {@code groups} query heads. */
     private SDVariable repeatKv(SDVariable kv, int groups, int nh, int hd, Shapes s) {
-        SDVariable e = sd.expandDims(kv, 2); // [B, nkv, 1, S, hd]
-        SDVariable tiled = sd.tile(e, 1, 1, groups, 1, 1); // [B, nkv, groups, S, hd]
-        return sd.reshape(tiled, s.of(s.b, nh, -1, hd)); // [B, nh, S, hd]
+        SDVariable e = sd.expandDims(kv, 2); // [B, nkv, 1, T, hd]
+        SDVariable tiled = sd.tile(e, 1, 1, groups, 1, 1); // [B, nkv, groups, T, hd]
+        return sd.reshape(tiled, s.of(s.b, nh, -1, hd)); // [B, nh, T, hd]
     }
 
     /**
