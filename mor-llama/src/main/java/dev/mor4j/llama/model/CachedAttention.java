@@ -24,7 +24,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * <p>Grouped-query attention needs no repeated keys and values: the {@code g = h / n_kv} query heads served by one
  * key/value head are taken as {@code g·T} query rows of it, {@code q} {@code [B, h, T, hd]} read as
  * {@code [B, n_kv, g·T, hd]} (query head {@code j·g + i} uses key/value head {@code j}, as transformers'
- * {@code repeat_kv}).
+ * {@code repeat_kv}), with the bias repeated for the {@code g} blocks of rows.
  */
 final class CachedAttention {
 
@@ -44,18 +44,18 @@ final class CachedAttention {
      */
     static SDVariable of(SameDiff sd, SDVariable q, SDVariable cacheK, SDVariable cacheV, SDVariable newK,
             SDVariable newV, SDVariable bias, SDVariable b, SDVariable t, int nh, int nkv, int hd) {
-        SDVariable rows = t.mul(nh / nkv); // [1]: g·T
-        SDVariable qg = sd.reshape(q, LongVector.of(sd, b, nkv, rows, hd)); // [B, n_kv, g·T, hd]
+        int groups = nh / nkv;
+        SDVariable qg = groups == 1 ? q
+                : sd.reshape(q, LongVector.of(sd, b, nkv, t.mul(groups), hd)); // [B, n_kv, g·T, hd]
         SDVariable scoresCache = sd.mmul(qg, cacheK, false, true, false); // [B, n_kv, g·T, C]
         SDVariable scoresNew = sd.mmul(qg, newK, false, true, false); // [B, n_kv, g·T, T]
         SDVariable scores = sd.concat(3, scoresCache, scoresNew); // [B, n_kv, g·T, C+T]
-        SDVariable perHead = sd.reshape(scores, LongVector.of(sd, b, nh, t, -1)); // [B, h, T, C+T]
-        SDVariable probs = sd.nn.softmax(perHead.add(bias), 3); // [B, h, T, C+T]
-        SDVariable grouped = sd.reshape(probs, sd.shape(scores)); // [B, n_kv, g·T, C+T]
+        // row i·T + j of a key/value head is query j of its i-th query head: the bias of query j, g times over
+        SDVariable rowBias = groups == 1 ? bias : sd.tile(bias, 1, 1, groups, 1); // [B, 1, g·T, C+T]
+        SDVariable probs = sd.nn.softmax(scores.add(rowBias), 3); // [B, n_kv, g·T, C+T]
         SDVariable c = sd.shape(cacheK).castTo(DataType.LONG).get(SDIndex.interval(2, 3)); // [1]: C
-        SDVariable probsCache = sd.slice(grouped, LongVector.of(sd, 0, 0, 0, 0), LongVector.of(sd, b, nkv, rows, c)); // [B, n_kv, g·T, C]
-        SDVariable probsNew = sd.slice(grouped, LongVector.of(sd, 0, 0, 0, c), LongVector.of(sd, b, nkv, rows, t)); // [B, n_kv, g·T, T]
-        SDVariable ctx = sd.mmul(probsCache, cacheV).add(sd.mmul(probsNew, newV)); // [B, n_kv, g·T, hd]
-        return sd.reshape(ctx, LongVector.of(sd, b, nh, t, hd)); // [B, h, T, hd]
+        SDVariable[] parts = sd.splitV(probs, sd.concat(0, c, t), 2, 3); // [B, n_kv, g·T, C], [B, n_kv, g·T, T]
+        SDVariable ctx = sd.mmul(parts[0], cacheV).add(sd.mmul(parts[1], newV)); // [B, n_kv, g·T, hd]
+        return groups == 1 ? ctx : sd.reshape(ctx, LongVector.of(sd, b, nh, t, hd)); // [B, h, T, hd]
     }
 }
