@@ -9,11 +9,16 @@ import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
 import dev.mor4j.llama.TestData;
 import dev.mor4j.llama.config.LlamaConfig;
+import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.LlamaForward;
+import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
+import dev.mor4j.llama.model.LlamaWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,9 +27,11 @@ import org.nd4j.autodiff.listeners.BaseListener;
 import org.nd4j.autodiff.listeners.Operation;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.OpContext;
 import org.nd4j.linalg.dataset.api.MultiDataSet;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * A decode step neither reallocates nor copies the cache: its arrays stay the same from step to step, the
@@ -131,6 +138,33 @@ class KvCacheInPlaceTest {
             assertTrue(trace.read.contains(s.cache().valueSlots(l).data().address()), "layer " + l + "'s values");
         }
         assertEquals(List.of(), trace.longOutputs, "ops that produce an array of the cache's length");
+    }
+
+    /**
+     * The bundled model groups its query heads (4 heads, 2 key/value heads); a model with as many key/value heads
+     * as query heads (LLaMA-2-7B's kind) takes the other path of {@code CachedAttention}: random weights, 2 layers.
+     */
+    @Test
+    void withoutGroupedQueriesDecodingGivesTheLogitsOfOnePass() {
+        LlamaConfig c = new LlamaConfig(32, 40, 2, 4, 4, 8, 1e-5, 10000.0, false, 64, 32, 1, List.of(2));
+        Map<String, long[]> shapes = LlamaWeights.expectedShapes(c);
+        Nd4j.getRandom().setSeed(3);
+        LlamaWeights w = LlamaWeights.load(c, "random", shapes.keySet(), shapes::get, k -> shapes.get(k).length == 1
+                ? Nd4j.ones(DataType.FLOAT, shapes.get(k)) : Nd4j.randn(DataType.FLOAT, shapes.get(k)).muli(0.2));
+        int[] ids = {1, 5, 17, 33, 2, 60, 9, 41, 8, 12};
+        long[][] rows = {Arrays.stream(ids).asLongStream().toArray()};
+        INDArray whole = LlamaForward.run(LlamaGraph.base(w, false), new Batch(rows, null, null), false).logits();
+        KvCacheForward f = new KvCacheForward(w);
+        KvCacheForward.Step s = f.prefill(new int[][] {Arrays.copyOf(ids, 4)}, 12);
+        double worst = 0;
+        for (int j = 4; j < ids.length; j++) {
+            s = f.decode(s.cache(), new int[][] {{ids[j]}});
+            INDArray expected = whole.get(all(), interval(j, j + 1), all()); // [1, 1, V]
+            worst = Math.max(worst, TestData.maxAbsDiff(s.logits(), expected));
+        }
+        System.out.printf("decoding without grouped queries: logits max|Δ| vs one pass %.3g%n", worst);
+        assertTrue(worst <= 1e-4, "logits max|Δ| " + worst);
+        assertEquals(12, s.cache().capacity(), "no reallocation");
     }
 
     @Test
