@@ -14,6 +14,7 @@ import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -23,7 +24,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One adapter fine-tuning setup on a LLaMA model: the training graph with its loss, a fixed random batch of
- * one sequence, and a {@link Trainer} (AdamW, gradient clipping at 1.0, constant learning rate) over the
+ * one sequence (every token labelled, or all after an unlabelled prompt), and a {@link Trainer} (AdamW, gradient clipping at 1.0, constant learning rate) over the
  * adapter weights. {@link #forward()} computes the loss alone; {@link #step()} runs one optimizer step:
  * forward, backward to every adapter weight, clipping and the AdamW update.
  *
@@ -54,6 +55,22 @@ public final class TrainingStep {
      *                         {@code calculateGradients} instead of the library's path
      */
     public TrainingStep(LlamaWeights weights, AdapterConfig adapter, int seqLen, long seed, boolean sameDiffDefaults) {
+        this(weights, adapter, seqLen, 0, seed, sameDiffDefaults);
+    }
+
+    /**
+     * @param promptTokens how many of the sequence's first tokens are an unlabelled prompt (label -100), as in
+     *                     chat data where only the answer is trained on: the loss then covers the
+     *                     {@code seqLen − promptTokens} positions whose next token is labelled (0: all but the last)
+     * @param sameDiffDefaults run forward and backward through SameDiff's own sessions and
+     *                         {@code calculateGradients} instead of the library's path
+     */
+    public TrainingStep(LlamaWeights weights, AdapterConfig adapter, int seqLen, int promptTokens, long seed,
+            boolean sameDiffDefaults) {
+        if (promptTokens < 0 || promptTokens >= seqLen) {
+            throw new IllegalArgumentException("the prompt must leave a labelled token: 0 ≤ prompt tokens < " + seqLen
+                    + ", got " + promptTokens);
+        }
         LlamaAdapters adapters = LlamaAdapters.create(weights, adapter, seed);
         // B starts at zero; give it small values so the adapters change the output from the first step on
         adapters.weights().replaceAll((k, v) -> v.sumNumber().doubleValue() == 0
@@ -66,7 +83,9 @@ public final class TrainingStep {
         for (int t = 0; t < seqLen; t++) {
             ids[0][t] = rng.nextInt(weights.config().vocabSize());
         }
-        Batch batch = new Batch(ids, null, ids);
+        long[][] labels = {ids[0].clone()}; // [1][T]
+        Arrays.fill(labels[0], 0, promptTokens, Batch.IGNORE_INDEX);
+        Batch batch = new Batch(ids, null, labels);
         this.feeds = graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
         this.tokens = seqLen;
         List<String> trainables = new ArrayList<>(adapters.weights().keySet());
