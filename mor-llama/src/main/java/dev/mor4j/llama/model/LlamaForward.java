@@ -20,6 +20,11 @@ public final class LlamaForward {
     private LlamaForward() {
     }
 
+    /**
+     * Runs the graph on {@code batch}: the logits of every position, and the loss when the graph has one (the
+     * batch then needs labels). In a graph with a loss the two come from separate passes of the LM head, over every
+     * position for the logits and over the labelled positions for the loss.
+     */
     public static Result run(LlamaGraph graph, Batch batch, boolean hiddenStates) {
         boolean loss = graph.hasLoss() && batch.labels() != null;
         Map<String, INDArray> feeds = graph.feeds(batch, loss, LlamaFeeds.Reduction.MEAN);
