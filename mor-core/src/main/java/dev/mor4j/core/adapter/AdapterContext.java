@@ -159,6 +159,11 @@ public final class AdapterContext {
         return taskInputs != null;
     }
 
+    /** The number of tasks the graph's {@link TaskInputs} span; 0 when it has none. */
+    public int taskCount() {
+        return taskInputs == null ? 0 : taskInputs.tasks();
+    }
+
     /**
      * Sets how many adapted modules the whole model has (a graph of a few layers holds only some of them), for
      * losses that are averages over modules.

@@ -80,6 +80,39 @@ public final class LlamaFeeds {
     }
 
     /**
+     * The per-example placeholders of {@link dev.mor4j.core.adapter.TaskInputs}: {@code task_ids} {@code [E]} INT and
+     * {@code token_example} {@code [B·T, E]} in {@code floatType}.
+     *
+     * @param tasks the adapter's number of tasks; ids must lie in {@code [0, tasks)}, or be −1 (no task: the base
+     *              model, as {@code --task auto} uses to compare a prompt with the tasks)
+     * @throws MorException when the batch has no task ids or one is out of range
+     */
+    public static Map<String, INDArray> tasks(Batch batch, int tasks, DataType floatType) {
+        long[] ids = batch.taskIds();
+        if (ids == null) {
+            throw new MorException("this adapter (MoRE) needs each example's task: task_ids [" + batch.exampleCount()
+                    + "], indices into its " + tasks + " tasks");
+        }
+        int[] intIds = new int[ids.length]; // [E]
+        for (int e = 0; e < ids.length; e++) {
+            if (ids[e] < -1 || ids[e] >= tasks) {
+                throw new MorException("task_ids[" + e + "] = " + ids[e] + " is outside [0, " + tasks
+                        + ") (the adapter's tasks)");
+            }
+            intIds[e] = (int) ids[e];
+        }
+        int[] example = batch.exampleOfToken(); // [B·T]
+        INDArray tokenExample = Nd4j.zeros(floatType, example.length, ids.length); // [B·T, E]
+        for (int t = 0; t < example.length; t++) {
+            tokenExample.putScalar(t, example[t], 1.0);
+        }
+        Map<String, INDArray> feeds = new HashMap<>();
+        feeds.put(dev.mor4j.core.adapter.TaskInputs.TASK_IDS, Nd4j.createFromArray(intIds));
+        feeds.put(dev.mor4j.core.adapter.TaskInputs.TOKEN_EXAMPLE, tokenExample);
+        return feeds;
+    }
+
+    /**
      * Next-token targets as transformers shifts them: position t is scored against {@code labels[t+1]}; the
      * last position and every -100 are not counted.
      */

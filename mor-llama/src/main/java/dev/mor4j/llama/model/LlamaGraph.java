@@ -30,6 +30,8 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
  *   <li>{@code attn_bias} {@code [B, 1, T, T]} FLOAT: 0 where a query may attend a key (causal and
  *       not padding), a large negative number elsewhere</li>
  *   <li>{@code token_mask} {@code [B·T, 1]} FLOAT: 1 for real tokens (used by router auxiliary losses)</li>
+ *   <li>with adapters that adapt per example (MoRE), {@code task_ids} {@code [E]} INT and {@code token_example}
+ *       {@code [B·T, E]} ({@link dev.mor4j.core.adapter.TaskInputs})</li>
  *   <li>with a loss: {@code label_ids} {@code [B·T]} INT (the next-token label of each position, 0 where
  *       not counted) and {@code label_weight} {@code [B·T]} FLOAT (1/count for counted positions, else 0)</li>
  * </ul>
@@ -119,6 +121,7 @@ public final class LlamaGraph {
         this.kvCache = kvCache;
         this.causalBlocks = training && kvCache == KvCacheMode.NONE;
         this.adapterContext = new AdapterContext(sd, adapterWeights, training);
+        adapterContext.setAdaptedModules(Math.max(1, adapters.size()));
         define();
     }
 
@@ -439,7 +442,16 @@ public final class LlamaGraph {
      */
     public Map<String, INDArray> feeds(Batch batch, boolean withLoss, LlamaFeeds.Reduction reduction) {
         requireSequenceLength(batch.seqLen());
-        return LlamaFeeds.of(weights.config(), batch, withLoss, reduction, weights.dataType());
+        Map<String, INDArray> feeds = LlamaFeeds.of(weights.config(), batch, withLoss, reduction, weights.dataType());
+        if (adapterContext.needsTasks()) {
+            feeds.putAll(LlamaFeeds.tasks(batch, taskCount(), weights.dataType()));
+        }
+        return feeds;
+    }
+
+    /** The number of tasks of this graph's per-example adapters (MoRE), 0 when it has none. */
+    public int taskCount() {
+        return adapterContext.taskCount();
     }
 
     private void requireSequenceLength(int seqLen) {

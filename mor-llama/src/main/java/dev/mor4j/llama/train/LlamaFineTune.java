@@ -16,6 +16,7 @@ import dev.mor4j.core.train.Trainer;
 import dev.mor4j.core.train.TrainerState;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
+import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -71,6 +72,7 @@ public final class LlamaFineTune {
     private final RouterStats routerStats;
     private final List<String> routerVariables;
     private final Trainer trainer;
+    private final TaskIndex tasks; // null unless the adapter is MoRE
     private MicroBatch current;
     private MetricsLog metricsLog;
     private List<StepMetrics> callMetrics;
@@ -96,6 +98,10 @@ public final class LlamaFineTune {
                 len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len)
                         .withLimit(memoryPlan.limitBytes(), memoryPlan.limitSource()));
         AdapterMethod method = adapters.config().method();
+        this.tasks = method == AdapterMethod.MORE ? TaskIndex.of(adapters.config().taskNames()) : null;
+        if (tasks != null) {
+            b.examples.forEach(tasks::idOf); // every example's dataset is a task, checked before any work
+        }
         boolean mixture = method == AdapterMethod.MOR || method == AdapterMethod.MOELORA;
         List<String> trainables = new ArrayList<>(adapters.weights().keySet());
         GradientSource gradients;
@@ -308,11 +314,17 @@ public final class LlamaFineTune {
         return new FineTuneResult(trainer.globalStep(), List.copyOf(callMetrics), adapterDir);
     }
 
-    /** Writes the adapter in PEFT's layout (and the router statistics of a mixture adapter) into {@code dir}. */
+    /**
+     * Writes the adapter in PEFT's layout into {@code dir}, with the router statistics of a mixture adapter or the
+     * rank selection of a MoRE adapter ({@link RankSelection}).
+     */
     public void writeAdapter(Path dir) {
         adapters.save(dir, baseModelName);
         if (!routerStats.isEmpty()) {
             routerStats.save(dir);
+        }
+        if (tasks != null) {
+            RankSelection.of(adapters).save(dir);
         }
     }
 
@@ -330,8 +342,9 @@ public final class LlamaFineTune {
     private SameDiffGradients.Batch microBatchFeeds(long step, int microBatch) {
         MicroBatch m = data.microBatch(step, microBatch);
         current = m;
-        Map<String, INDArray> feeds = feedsGraph.feeds(m.batch(), true, options.lossReduction());
-        return new SameDiffGradients.Batch(feeds, m.batch().tokenCount());
+        Batch batch = tasks == null ? m.batch() : m.batch().withTaskIds(tasks.idsOf(m.examples()));
+        Map<String, INDArray> feeds = feedsGraph.feeds(batch, true, options.lossReduction());
+        return new SameDiffGradients.Batch(feeds, batch.tokenCount());
     }
 
     private void countRouterWeights(long step, int microBatch, Map<String, INDArray> values) {
@@ -400,6 +413,11 @@ public final class LlamaFineTune {
 
     public TrainingData data() {
         return data;
+    }
+
+    /** The tasks of a MoRE adapter; null for other adapters. */
+    public TaskIndex tasks() {
+        return tasks;
     }
 
     /** Mean router weights per dataset so far; empty for adapters without a router. */
