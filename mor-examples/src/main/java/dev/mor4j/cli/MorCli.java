@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "mor", mixinStandardHelpOptions = true, version = "mor4j 0.1.0",
         description = "Fine-tune LLaMA models with Mixture-of-Ranks (MoR), LoRA, DoRA and MoELoRA adapters.",
         subcommands = {FinetuneCommand.class, ForwardCommand.class, GenerateCommand.class, EvalCommand.class,
-            MergeCommand.class, TokenizeCommand.class, EncodeCommand.class, CommandLine.HelpCommand.class})
+            MergeCommand.class, ExportLoraCommand.class, TokenizeCommand.class, EncodeCommand.class,
+            CommandLine.HelpCommand.class})
 public final class MorCli {
 
     /** Exit code for errors in the user's input (files, keys, shapes, flags). */
