@@ -60,7 +60,7 @@ final class ForwardCommand implements Callable<Integer> {
         LlamaModel m = LlamaModel.load(model);
         LlamaAdapters adapters = adapter == null ? null : LlamaAdapters.load(m.weights(), adapter);
         if (MoreTasks.isMore(adapters)) {
-            batch = batch.withTaskIds(checkedTasks(taskIds, MoreTasks.names(adapters), shape(batch)));
+            batch = batch.withTaskIds(checkedTasks(taskIds, MoreTasks.names(adapters), batch.batchSize()));
         }
         LlamaGraph graph = adapters == null
                 ? LlamaGraph.base(m.weights(), batch.labels() != null)
@@ -75,10 +75,6 @@ final class ForwardCommand implements Callable<Integer> {
         System.err.printf("wrote %s: logits %s%s%n", out, Arrays.toString(r.logits().shape()),
                 r.loss() != null ? String.format(", loss %.6f", r.loss()) : "");
         return 0;
-    }
-
-    private static long[] shape(Batch batch) {
-        return new long[] {batch.batchSize(), batch.seqLen()};
     }
 
     /** {@value #TASK_IDS} {@code [B]}, I64 or I32. */
@@ -96,10 +92,10 @@ final class ForwardCommand implements Callable<Integer> {
     }
 
     /** The task ids a MoRE adapter needs: present, and each an index into its tasks. */
-    private long[] checkedTasks(long[] ids, List<String> tasks, long[] batchShape) {
+    private long[] checkedTasks(long[] ids, List<String> tasks, int rows) {
         if (ids == null) {
             throw new MorException(inputs + ": missing tensor '" + TASK_IDS + "': the MoRE adapter " + adapter
-                    + " needs each row's task, I64 [" + batchShape[0] + "], indices into its tasks " + tasks);
+                    + " needs each row's task, I64 [" + rows + "], indices into its tasks " + tasks);
         }
         for (int i = 0; i < ids.length; i++) {
             if (ids[i] < 0 || ids[i] >= tasks.size()) {
