@@ -128,6 +128,13 @@ public final class TuluTrainingRun {
             case AUTO -> !plan.fits(false);
         };
         System.out.println(plan.format(recompute));
+        if (!plan.fits(recompute)) {
+            throw new IllegalStateException("batch " + s.batch() + " × " + s.maxLen() + " will not fit: the memory plan"
+                    + " needs " + gb(plan.peak(recompute)) + " " + (recompute ? "with" : "without")
+                    + " recomputation, the limit is " + gb(plan.limitBytes()) + " (" + plan.limitSource()
+                    + "); raise -Dorg.bytedeco.javacpp.maxbytes/maxphysicalbytes on a machine with the memory,"
+                    + " use --recompute auto, or run fewer rows (--batch) or shorter ones (--max-len)");
+        }
         BatchedTrainingStep step = new BatchedTrainingStep(weights, adapter, recompute, s.seed());
         Interleaved timing = new Interleaved();
         Map<TuluBatching, int[]> calls = new EnumMap<>(TuluBatching.class);
@@ -143,6 +150,10 @@ public final class TuluTrainingRun {
             o.put("peak_physical_bytes", peak.physicalBytes());
         }
         return TuluReport.of(s, workload, batches, timing, recompute, trainable, o);
+    }
+
+    private static String gb(long bytes) {
+        return String.format(Locale.ROOT, "%.2f GB", bytes / 1e9);
     }
 
     /** The examples, model shape and the padded and grouped batches' example indices, for the PyTorch peer. */
