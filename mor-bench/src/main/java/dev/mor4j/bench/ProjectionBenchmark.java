@@ -37,7 +37,7 @@ public class ProjectionBenchmark {
     @Param({"256", "1024"})
     public int tokens;
 
-    @Param({"BASE", "LORA_R8", "LORA_R64", "MOR_STACKED", "MOR_EXPANDED", "MOR_LOOP", "MOELORA_2"})
+    @Param({"BASE", "LORA_R8", "LORA_R64", "MOR_STACKED", "MOR_EXPANDED", "MOR_LOOP", "MOELORA_2", "MORE_R8"})
     public Variant variant;
 
     private ProjectionGraph graph;

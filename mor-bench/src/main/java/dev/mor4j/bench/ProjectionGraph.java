@@ -39,7 +39,7 @@ public final class ProjectionGraph {
         SDVariable x = sd.placeHolder(INPUT, DataType.FLOAT, -1, dIn); // [T, d_in]
         AdapterContext ctx = new AdapterContext(sd, p.weights, true);
         SDVariable y = p.layer == null ? p.base.forward(sd, x) : p.layer.forward(ctx, x); // [T, d_out]
-        this.gradientNames = p.finish(sd, y);
+        this.gradientNames = p.finish(sd, y, ctx.auxLosses());
         this.feeds = p.feeds;
     }
 

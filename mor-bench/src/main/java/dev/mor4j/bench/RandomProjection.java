@@ -1,6 +1,8 @@
 package dev.mor4j.bench;
 
 import dev.mor4j.core.adapter.AdapterLayer;
+import dev.mor4j.core.adapter.MixtureOfRankExperts;
+import dev.mor4j.core.adapter.TaskInputs;
 import dev.mor4j.core.nn.FrozenLinear;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,7 +43,18 @@ final class RandomProjection {
         this.base = new FrozenLinear("model.layers.0.mlp.proj", w);
         this.layer = variant.layer(PREFIX, base);
         this.weights = layer == null ? Map.of() : randomWeights(layer, new Random(seed));
-        this.feeds = Map.of(INPUT, Nd4j.randn(DataType.FLOAT, tokens, dIn)); // [T, d_in]
+        Map<String, INDArray> f = new LinkedHashMap<>();
+        f.put(INPUT, Nd4j.randn(DataType.FLOAT, tokens, dIn)); // [T, d_in]
+        if (layer instanceof MixtureOfRankExperts) {
+            // two examples of T/2 positions, of the two tasks
+            INDArray tokenExample = Nd4j.zeros(DataType.FLOAT, tokens, 2); // [T, E]
+            for (int t = 0; t < tokens; t++) {
+                tokenExample.putScalar(t, t < tokens / 2 ? 0 : 1, 1.0);
+            }
+            f.put(TaskInputs.TASK_IDS, Nd4j.createFromArray(0, 1)); // [E]
+            f.put(TaskInputs.TOKEN_EXAMPLE, tokenExample);
+        }
+        this.feeds = f;
     }
 
     /**
@@ -56,15 +69,20 @@ final class RandomProjection {
     }
 
     /**
-     * Names {@code y [T, d_out]} {@link #OUTPUT}, adds the loss {@code sum(y)} and the gradient function with
+     * Names {@code y [T, d_out]} {@link #OUTPUT}, adds the loss {@code sum(y)} (plus the adapter's auxiliary losses,
+     * such as MoRE's task alignment, when it has some) and the gradient function with
      * {@code x} named as needing a gradient (without that SameDiff prunes the placeholder from the backward
      * graph, so dX would lack the frozen weight's term and the base variant would have no gradient function).
      *
      * @return the names whose gradients are wanted: the adapter weights, then {@code x}
      */
-    List<String> finish(SameDiff sd, SDVariable y) {
+    List<String> finish(SameDiff sd, SDVariable y, List<SDVariable> auxLosses) {
         SDVariable out = sd.identity(OUTPUT, y); // [T, d_out]
-        sd.identity(LOSS, out.sum());
+        SDVariable loss = out.sum();
+        for (SDVariable aux : auxLosses) {
+            loss = loss.add(aux);
+        }
+        sd.identity(LOSS, loss);
         sd.setLossVariables(LOSS);
         List<String> gradientNames = new ArrayList<>(weights.keySet());
         gradientNames.add(INPUT);

@@ -36,7 +36,7 @@ public final class StraightforwardGraph {
         if (p.layer != null) {
             y = y.add(morDelta(x, p.weights, RandomProjection.PREFIX + ".", (MixtureOfRanks) p.layer, dOut)); // [T, d_out]
         }
-        this.gradientNames = p.finish(sd, y);
+        this.gradientNames = p.finish(sd, y, List.of());
         this.feeds = p.feeds;
     }
 

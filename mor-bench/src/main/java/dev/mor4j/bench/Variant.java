@@ -27,7 +27,15 @@ public enum Variant {
     /** MoR N 8, r 8 as N separate expert terms. */
     MOR_LOOP("MOR", 8, 8, MorForm.LOOP),
     /** MoE-LoRA with 2 experts of rank 8. */
-    MOELORA_2("MOELORA", 8, 2, null);
+    MOELORA_2("MOELORA", 8, 2, null),
+    /**
+     * MoRE, R = 8 (rank experts 1…8), two tasks, its task-alignment loss included: one LoRA of rank 8 with a
+     * per-rank mask.
+     */
+    MORE_R8("MORE", 8, 0, null);
+
+    /** The tasks of {@link #MORE_R8}. */
+    public static final List<String> MORE_TASKS = List.of("task_a", "task_b");
 
     private final String peftType;
     private final int r;
@@ -50,6 +58,11 @@ public enum Variant {
     public AdapterConfig config(List<String> targets) {
         if (isBase()) {
             return null;
+        }
+        if (peftType.equals("MORE")) {
+            return new AdapterConfig(peftType, r, 32, 0.0, targets, false, false, null, null, null, null, null,
+                    "CAUSAL_LM", null, null, MORE_TASKS, AdapterConfig.DEFAULT_TASK_LOSS_WEIGHT,
+                    AdapterConfig.DEFAULT_TASK_TEMPERATURE, null, null);
         }
         return new AdapterConfig(peftType, r, 32, 0.0, targets, false, false, experts == 0 ? null : experts,
                 experts == 0 ? null : RouterType.SOFTMAX, null, null, "ones", "CAUSAL_LM", null);

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -33,7 +34,10 @@ public final class AdapterContext {
     private final Map<String, Double> dropoutRates = new LinkedHashMap<>(); // placeholder name -> p
     private final List<SDVariable> auxLosses = new ArrayList<>();
     private final Map<String, String> routerOutputs = new LinkedHashMap<>(); // prefix -> gate variable
+    private final Map<String, String> taskSimilarities = new LinkedHashMap<>(); // prefix -> [E, tasks] variable
     private SDVariable tokenMask; // [tokens, 1] FLOAT, 1 for real tokens, 0 for padding; may be null
+    private TaskInputs taskInputs;
+    private int adaptedModules = 1;
 
     /**
      * @param weights  adapter weights keyed by full PEFT name; every key an adapter asks for must be present
@@ -133,6 +137,57 @@ public final class AdapterContext {
     /** Router weight variables by module prefix, each {@code [tokens, N]}. */
     public Map<String, String> routerOutputs() {
         return Collections.unmodifiableMap(routerOutputs);
+    }
+
+    /**
+     * The per-example inputs ({@link TaskInputs}), created with their placeholders on first use.
+     *
+     * @throws MorException when adapters of one graph disagree on the number of tasks
+     */
+    public TaskInputs taskInputs(int tasks, DataType dataType) {
+        if (taskInputs == null) {
+            taskInputs = new TaskInputs(sd, tasks, dataType, tokenMask);
+        } else if (taskInputs.tasks() != tasks) {
+            throw new MorException("adapters of one model disagree on the number of tasks: " + taskInputs.tasks()
+                    + " and " + tasks);
+        }
+        return taskInputs;
+    }
+
+    /** True when some adapter of this graph reads {@link TaskInputs}, so that its feeds need task ids. */
+    public boolean needsTasks() {
+        return taskInputs != null;
+    }
+
+    /** The number of tasks the graph's {@link TaskInputs} span; 0 when it has none. */
+    public int taskCount() {
+        return taskInputs == null ? 0 : taskInputs.tasks();
+    }
+
+    /**
+     * Sets how many adapted modules the whole model has (a graph of a few layers holds only some of them), for
+     * losses that are averages over modules.
+     */
+    public void setAdaptedModules(int count) {
+        if (count < 1) {
+            throw new IllegalArgumentException("adapted module count must be ≥ 1, got " + count);
+        }
+        this.adaptedModules = count;
+    }
+
+    /** How many adapted modules the whole model has (1 unless {@link #setAdaptedModules} said otherwise). */
+    public int adaptedModules() {
+        return adaptedModules;
+    }
+
+    /** Records a per-example task-similarity variable {@code [E, tasks]} of one module. */
+    public void recordTaskSimilarity(String prefix, SDVariable similarity) {
+        taskSimilarities.put(prefix, similarity.name());
+    }
+
+    /** Task-similarity variables by module prefix, each {@code [E, tasks]}. */
+    public Map<String, String> taskSimilarities() {
+        return Collections.unmodifiableMap(taskSimilarities);
     }
 
     /** Sets the {@code [tokens, 1]} FLOAT mask of real (non-padding) tokens, used by auxiliary losses. */

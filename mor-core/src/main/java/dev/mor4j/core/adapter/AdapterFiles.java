@@ -109,8 +109,12 @@ public final class AdapterFiles {
             n.putNull("modules_to_save");
             n.putNull("layers_to_transform");
             n.putNull("layers_pattern");
-            n.putObject("rank_pattern");
-            n.putObject("alpha_pattern");
+            if (!n.has("rank_pattern")) {
+                n.putObject("rank_pattern");
+            }
+            if (!n.has("alpha_pattern")) {
+                n.putObject("alpha_pattern");
+            }
         }
         return n;
     }

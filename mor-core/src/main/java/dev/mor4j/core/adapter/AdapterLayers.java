@@ -29,6 +29,8 @@ public final class AdapterLayers {
                 return new MoeLoraLayer(cfg, prefix, base);
             case MOR:
                 return new MixtureOfRanks(cfg, prefix, base, morForm);
+            case MORE:
+                return new MixtureOfRankExperts(cfg, prefix, base);
             default:
                 throw new IllegalStateException("unhandled adapter method " + cfg.method());
         }

@@ -9,5 +9,10 @@ public enum AdapterMethod {
     /** N full LoRA experts mixed by a router. {@code peft_type: MOELORA}. */
     MOELORA,
     /** Mixture of Ranks: one shared LoRA pair, N expert scaling vectors and a router. {@code peft_type: MOR}. */
-    MOR
+    MOR,
+    /**
+     * MoRE, Mixture of Low-Rank Experts: the rank experts are nested slices of one LoRA pair and a per-task
+     * selector picks one. {@code peft_type: MORE}.
+     */
+    MORE
 }

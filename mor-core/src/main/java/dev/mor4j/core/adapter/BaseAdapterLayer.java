@@ -25,8 +25,9 @@ abstract class BaseAdapterLayer implements AdapterLayer {
     protected final double scaling;
 
     BaseAdapterLayer(AdapterConfig config, String prefix, FrozenLinear base) {
-        if (config.r() < 1) {
-            throw new MorException(prefix + ": r must be ≥ 1, got " + config.r());
+        int rank = config.rankFor(prefix);
+        if (rank < 1) {
+            throw new MorException(prefix + ": r must be ≥ 1, got " + rank);
         }
         if (!(config.loraDropout() >= 0 && config.loraDropout() < 1)) {
             throw new MorException(prefix + ": lora_dropout must be in [0, 1), got " + config.loraDropout());
@@ -34,10 +35,10 @@ abstract class BaseAdapterLayer implements AdapterLayer {
         this.config = config;
         this.prefix = prefix;
         this.base = base;
-        this.r = config.r();
+        this.r = rank;
         this.dIn = base.inFeatures();
         this.dOut = base.outFeatures();
-        this.scaling = config.scaling();
+        this.scaling = config.scalingFor(prefix);
     }
 
     @Override
@@ -53,6 +54,11 @@ abstract class BaseAdapterLayer implements AdapterLayer {
     /** The config this layer was built from. */
     public AdapterConfig config() {
         return config;
+    }
+
+    /** This layer's rank ({@code r}, or its {@code rank_pattern} entry). */
+    public int rank() {
+        return r;
     }
 
     /** The factor the low-rank update is multiplied by. */

@@ -88,18 +88,28 @@ public final class KvCacheForward {
      * @return logits {@code [B, T, V]} and the cache of the T positions
      */
     public Step prefill(int[][] ids) {
-        return prefill(ids, ids[0].length);
+        return prefill(ids, null);
+    }
+
+    /**
+     * The prompt's pass for adapters that adapt per example (MoRE), with a cache that has room for the prompt alone.
+     *
+     * @param taskIds {@code [B]} each sequence's task id; null when the adapters need none
+     */
+    public Step prefill(int[][] ids, long[] taskIds) {
+        return prefill(ids, taskIds, ids[0].length);
     }
 
     /**
      * The prompt's pass.
      *
      * @param ids      {@code [B][T]} token ids, every row of the same length
+     * @param taskIds  {@code [B]} each sequence's task id; null when the adapters need none
      * @param capacity the positions the cache has room for: at least T, at most {@code max_position_embeddings}
      * @return logits {@code [B, T, V]} and the cache of the T positions
      */
-    public Step prefill(int[][] ids, int capacity) {
-        Batch batch = new Batch(toLong(ids), null, null);
+    public Step prefill(int[][] ids, long[] taskIds, int capacity) {
+        Batch batch = new Batch(toLong(ids), null, null, taskIds);
         int t = batch.seqLen();
         if (capacity < t || capacity > config.maxPositionEmbeddings()) {
             throw new IllegalArgumentException("the cache's capacity must be in [" + t + ", "
@@ -123,6 +133,15 @@ public final class KvCacheForward {
      * @throws MorException when {@code P+T} exceeds {@code max_position_embeddings} or an id is out of range
      */
     public Step decode(KvCache past, int[][] ids) {
+        return decode(past, ids, null);
+    }
+
+    /**
+     * As {@link #decode(KvCache, int[][])} for adapters that adapt per example (MoRE).
+     *
+     * @param taskIds {@code [B]} each sequence's task id, the one its prefill used; null when the adapters need none
+     */
+    public Step decode(KvCache past, int[][] ids, long[] taskIds) {
         if (past.layers() != config.numHiddenLayers()) {
             throw new IllegalArgumentException("the cache has " + past.layers() + " layers, the model "
                     + config.numHiddenLayers());
@@ -155,6 +174,9 @@ public final class KvCacheForward {
         feeds.put(LlamaGraph.POSITION_IDS, Nd4j.create(positions, new long[] {t}, DataType.INT));
         feeds.put(LlamaGraph.ATTN_BIAS, decodeBias(b, t, p, c)); // [B, 1, T, C+T]
         feeds.put(LlamaGraph.TOKEN_MASK, Nd4j.ones(dataType, (long) b * t, 1)); // [B·T, 1]
+        if (decode.taskCount() > 0) {
+            feeds.putAll(LlamaFeeds.tasks(new Batch(toLong(ids), null, null, taskIds), decode.taskCount(), dataType));
+        }
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             feeds.put(LlamaGraph.pastKey(l), cache.keySlots(l)); // [B, n_kv, C, hd]
             feeds.put(LlamaGraph.pastValue(l), cache.valueSlots(l)); // [B, n_kv, C, hd]

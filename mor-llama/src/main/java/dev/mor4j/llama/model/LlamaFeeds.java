@@ -54,10 +54,6 @@ public final class LlamaFeeds {
                 ids[i * t + j] = (int) id;
             }
         }
-        int[] positions = new int[t]; // [T]
-        for (int j = 0; j < t; j++) {
-            positions[j] = j;
-        }
         float[] bias = new float[b * t * t]; // [B, 1, T, T]
         float[] tokenMask = new float[b * t]; // [B·T, 1]
         for (int i = 0; i < b; i++) {
@@ -65,13 +61,13 @@ public final class LlamaFeeds {
             for (int q = 0; q < t; q++) {
                 tokenMask[i * t + q] = mask[q] != 0 ? 1f : 0f;
                 for (int k = 0; k < t; k++) {
-                    bias[(i * t + q) * t + k] = (k <= q && mask[k] != 0) ? 0f : MASKED;
+                    bias[(i * t + q) * t + k] = batch.attends(i, q, k) ? 0f : MASKED;
                 }
             }
         }
         Map<String, INDArray> feeds = new HashMap<>();
         feeds.put(LlamaGraph.INPUT_IDS, Nd4j.create(ids, new long[] {b, t}, DataType.INT));
-        feeds.put(LlamaGraph.POSITION_IDS, Nd4j.create(positions, new long[] {t}, DataType.INT));
+        feeds.put(LlamaGraph.POSITION_IDS, positionIds(batch));
         feeds.put(LlamaGraph.ATTN_BIAS, Nd4j.create(bias, new long[] {b, 1, t, t}, DataType.FLOAT));
         feeds.put(LlamaGraph.TOKEN_MASK, Nd4j.create(tokenMask, new long[] {(long) b * t, 1}, DataType.FLOAT));
         if (withLoss) {
@@ -81,10 +77,61 @@ public final class LlamaFeeds {
     }
 
     /**
+     * The per-example placeholders of {@link dev.mor4j.core.adapter.TaskInputs}: {@code task_ids} {@code [E]} INT and
+     * {@code token_example} {@code [B·T, E]} in {@code floatType}.
+     *
+     * @param tasks the adapter's number of tasks; ids must lie in {@code [0, tasks)}, or be −1 (no task: the base
+     *              model, as {@code --task auto} uses to compare a prompt with the tasks)
+     * @throws MorException when the batch has no task ids or one is out of range
+     */
+    public static Map<String, INDArray> tasks(Batch batch, int tasks, DataType floatType) {
+        long[] ids = batch.taskIds();
+        if (ids == null) {
+            throw new MorException("this adapter (MoRE) needs each example's task: task_ids [" + batch.exampleCount()
+                    + "], indices into its " + tasks + " tasks");
+        }
+        int[] intIds = new int[ids.length]; // [E]
+        for (int e = 0; e < ids.length; e++) {
+            if (ids[e] < -1 || ids[e] >= tasks) {
+                throw new MorException("task_ids[" + e + "] = " + ids[e] + " is outside [0, " + tasks
+                        + ") (the adapter's tasks)");
+            }
+            intIds[e] = (int) ids[e];
+        }
+        int[] example = batch.exampleOfToken(); // [B·T]
+        INDArray tokenExample = Nd4j.zeros(floatType, example.length, ids.length); // [B·T, E]
+        for (int t = 0; t < example.length; t++) {
+            tokenExample.putScalar(t, example[t], 1.0);
+        }
+        Map<String, INDArray> feeds = new HashMap<>();
+        feeds.put(dev.mor4j.core.adapter.TaskInputs.TASK_IDS, Nd4j.createFromArray(intIds));
+        feeds.put(dev.mor4j.core.adapter.TaskInputs.TOKEN_EXAMPLE, tokenExample);
+        return feeds;
+    }
+
+    /**
+     * Rotary positions: {@code [T]} {@code 0 … T−1} shared by every row of an unpacked batch; {@code [B·T]} per
+     * token ({@link Batch#positions()}, restarting at 0 with each example) of a packed one.
+     */
+    private static INDArray positionIds(Batch batch) {
+        int t = batch.seqLen();
+        if (batch.isPacked()) {
+            int[] positions = batch.positions(); // [B·T]
+            return Nd4j.create(positions, new long[] {positions.length}, DataType.INT);
+        }
+        int[] positions = new int[t]; // [T]
+        for (int j = 0; j < t; j++) {
+            positions[j] = j;
+        }
+        return Nd4j.create(positions, new long[] {t}, DataType.INT);
+    }
+
+    /**
      * Next-token targets as transformers shifts them: position t is scored against {@code labels[t+1]}; the
-     * last position and every -100 are not counted. The counted positions are fed as their rows of {@code [B·T]}
-     * ({@code label_rows} {@code [L]}, in row order), their labels ({@code label_ids} {@code [L]}) and weights
-     * ({@code label_weight} {@code [L]}: 1/L for the mean, 1 for the sum).
+     * last position and every -100 are not counted, nor, in a packed batch, the last position of each example
+     * (its next position belongs to the next example). The counted positions are fed as their rows of
+     * {@code [B·T]} ({@code label_rows} {@code [L]}, in row order), their labels ({@code label_ids} {@code [L]})
+     * and weights ({@code label_weight} {@code [L]}: 1/L for the mean, 1 for the sum).
      *
      * <p>With nothing counted, the sum is 0 over {@code L = 0} rows; transformers' mean is 0/0 = NaN, which one row
      * (row 0) of weight NaN gives, in the loss and in every gradient, as when every position carried that weight.
@@ -101,7 +148,8 @@ public final class LlamaFeeds {
         int count = 0;
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < t; j++) {
-                long label = j + 1 < t ? batch.labels()[i][j + 1] : Batch.IGNORE_INDEX;
+                boolean sameExample = !batch.isPacked() || j + 1 < t && batch.exampleOf()[i][j + 1] == batch.exampleOf()[i][j];
+                long label = j + 1 < t && sameExample ? batch.labels()[i][j + 1] : Batch.IGNORE_INDEX;
                 if (label == Batch.IGNORE_INDEX) {
                     continue;
                 }

@@ -16,6 +16,7 @@ import dev.mor4j.core.train.Trainer;
 import dev.mor4j.core.train.TrainerState;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
+import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -34,7 +35,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>Built once, it holds one training graph ({@link LlamaAdapters#graph}, with the loss and dropout masks),
  * reused for every batch whatever its shape. Each optimizer step takes its micro-batches from
- * {@link TrainingData} (seeded shuffling per epoch, right padding), draws the adapter dropout masks from
+ * {@link TrainingData} (seeded shuffling per epoch; each micro-batch's examples packed into rows of at most the
+ * longest example's length by default, {@link Builder#packing}, or right-padded one per row), draws the adapter
+ * dropout masks from
  * {@code (seed, step, micro-batch)} ({@link DropoutMasks}), and lets the {@link Trainer} accumulate, clip and
  * apply AdamW. The adapter weights of {@link LlamaAdapters#weights()} are trained in place.
  *
@@ -71,9 +74,11 @@ public final class LlamaFineTune {
     private final RouterStats routerStats;
     private final List<String> routerVariables;
     private final Trainer trainer;
+    private final TaskIndex tasks; // null unless the adapter is MoRE
     private MicroBatch current;
     private MetricsLog metricsLog;
     private List<StepMetrics> callMetrics;
+    private FineTuneResult.Tokens callTokens;
     private boolean announced;
 
     private LlamaFineTune(Builder b) {
@@ -89,13 +94,17 @@ public final class LlamaFineTune {
         this.messages = b.messages;
         this.listeners = List.copyOf(b.listeners);
         this.data = new TrainingData(b.examples, options.batchSize(), config.gradientAccumulationSteps(),
-                config.seed(), options.groupByLength());
+                config.seed(), options.groupByLength(), b.packing);
         int longest = b.examples.stream().mapToInt(EncodedExample::length).max().orElse(1);
         this.memoryPlan = MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), longest);
         this.recomputing = resolve(b.recompute, memoryPlan, options.batchSize(), longest,
                 len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len)
                         .withLimit(memoryPlan.limitBytes(), memoryPlan.limitSource()));
         AdapterMethod method = adapters.config().method();
+        this.tasks = method == AdapterMethod.MORE ? TaskIndex.of(adapters.config().taskNames()) : null;
+        if (tasks != null) {
+            b.examples.forEach(tasks::idOf); // every example's dataset is a task, checked before any work
+        }
         boolean mixture = method == AdapterMethod.MOR || method == AdapterMethod.MOELORA;
         List<String> trainables = new ArrayList<>(adapters.weights().keySet());
         GradientSource gradients;
@@ -286,9 +295,13 @@ public final class LlamaFineTune {
         if (!announced) {
             messages.accept(parameterCount().format());
             messages.accept(memoryPlan.format(recomputing));
+            messages.accept("micro-batches: " + options.batchSize() + " examples each, " + (data.packing()
+                    ? "packed into rows of at most " + data.rowLength() + " tokens"
+                    : "right-padded to the longest, one example per row"));
             announced = true;
         }
         callMetrics = new ArrayList<>();
+        callTokens = FineTuneResult.Tokens.NONE;
         if (outputDir != null) {
             metricsLog = MetricsLog.in(outputDir);
         }
@@ -305,14 +318,20 @@ public final class LlamaFineTune {
             writeAdapter(outputDir);
             adapterDir = outputDir;
         }
-        return new FineTuneResult(trainer.globalStep(), List.copyOf(callMetrics), adapterDir);
+        return new FineTuneResult(trainer.globalStep(), List.copyOf(callMetrics), adapterDir, callTokens);
     }
 
-    /** Writes the adapter in PEFT's layout (and the router statistics of a mixture adapter) into {@code dir}. */
+    /**
+     * Writes the adapter in PEFT's layout into {@code dir}, with the router statistics of a mixture adapter or the
+     * rank selection of a MoRE adapter ({@link RankSelection}).
+     */
     public void writeAdapter(Path dir) {
         adapters.save(dir, baseModelName);
         if (!routerStats.isEmpty()) {
             routerStats.save(dir);
+        }
+        if (tasks != null) {
+            RankSelection.of(adapters).save(dir);
         }
     }
 
@@ -330,8 +349,12 @@ public final class LlamaFineTune {
     private SameDiffGradients.Batch microBatchFeeds(long step, int microBatch) {
         MicroBatch m = data.microBatch(step, microBatch);
         current = m;
-        Map<String, INDArray> feeds = feedsGraph.feeds(m.batch(), true, options.lossReduction());
-        return new SameDiffGradients.Batch(feeds, m.batch().tokenCount());
+        if (callTokens != null) {
+            callTokens = callTokens.plus(m.batch());
+        }
+        Batch batch = tasks == null ? m.batch() : m.batch().withTaskIds(tasks.idsOf(m.examples()));
+        Map<String, INDArray> feeds = feedsGraph.feeds(batch, true, options.lossReduction());
+        return new SameDiffGradients.Batch(feeds, batch.tokenCount());
     }
 
     private void countRouterWeights(long step, int microBatch, Map<String, INDArray> values) {
@@ -339,8 +362,8 @@ public final class LlamaFineTune {
         for (String v : routerVariables) {
             weights.add(values.get(v)); // [B·T, N]
         }
-        List<String> rowDatasets = current.examples().stream().map(EncodedExample::dataset).toList();
-        routerStats.add(weights, current.batch(), rowDatasets);
+        List<String> exampleDatasets = current.examples().stream().map(EncodedExample::dataset).toList();
+        routerStats.add(weights, current.batch(), exampleDatasets);
     }
 
     /** Forwards each step to the metrics file, the caller's listeners and this call's metrics. */
@@ -402,6 +425,11 @@ public final class LlamaFineTune {
         return data;
     }
 
+    /** The tasks of a MoRE adapter; null for other adapters. */
+    public TaskIndex tasks() {
+        return tasks;
+    }
+
     /** Mean router weights per dataset so far; empty for adapters without a router. */
     public RouterStats routerStats() {
         return routerStats;
@@ -423,6 +451,7 @@ public final class LlamaFineTune {
         private Consumer<String> messages = System.err::println;
         private final List<TrainListener> listeners = new ArrayList<>();
         private Recompute recompute = Recompute.AUTO;
+        private boolean packing = true;
 
         private Builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
             this.model = model;
@@ -466,6 +495,18 @@ public final class LlamaFineTune {
          */
         public Builder recompute(Recompute recompute) {
             this.recompute = recompute;
+            return this;
+        }
+
+        /**
+         * Whether to pack each micro-batch's examples into rows of at most the longest example's length
+         * ({@link PackingCollator}, the default) instead of right-padding one example per row ({@link BatchCollator}).
+         * The same examples form each micro-batch either way, with the same loss and gradients (to float rounding);
+         * packing computes fewer padding positions. Adapter dropout masks are drawn per position of the layout, so
+         * with dropout the two layouts draw different masks.
+         */
+        public Builder packing(boolean packing) {
+            this.packing = packing;
             return this;
         }
 

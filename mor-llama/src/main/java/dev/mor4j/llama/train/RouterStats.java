@@ -92,10 +92,15 @@ public final class RouterStats {
      * Counts one micro-batch.
      *
      * @param weights       router weights {@code [B·T, N]} of each module, in {@link #modules()} order
-     * @param batch         the padded batch (its attention mask says which rows are real tokens)
-     * @param rowDatasets   the dataset of each of the batch's rows
+     * @param batch           the batch, padded or packed (its attention mask says which positions are real tokens,
+     *                        {@link Batch#exampleOfToken()} which example each belongs to)
+     * @param exampleDatasets the dataset of each of the batch's examples ({@link Batch#exampleCount()})
      */
-    public void add(List<INDArray> weights, Batch batch, List<String> rowDatasets) {
+    public void add(List<INDArray> weights, Batch batch, List<String> exampleDatasets) {
+        if (exampleDatasets.size() != batch.exampleCount()) {
+            throw new IllegalArgumentException("expected the datasets of " + batch.exampleCount() + " examples, got "
+                    + exampleDatasets.size());
+        }
         if (weights.size() != modules.size()) {
             throw new IllegalArgumentException("expected router weights of " + modules.size() + " modules, got "
                     + weights.size());
@@ -111,12 +116,14 @@ public final class RouterStats {
             }
             values.add(w.castTo(DataType.DOUBLE).dup('c').data().asDouble());
         }
+        int[] exampleOf = batch.exampleOfToken(); // [B·T]
         for (int i = 0; i < b; i++) {
-            Sums d = datasets.computeIfAbsent(rowDatasets.get(i), k -> new Sums(0, new double[modules.size()][experts]));
             for (int j = 0; j < t; j++) {
                 if (batch.attentionMask()[i][j] == 0) {
                     continue;
                 }
+                Sums d = datasets.computeIfAbsent(exampleDatasets.get(exampleOf[i * t + j]),
+                        k -> new Sums(0, new double[modules.size()][experts]));
                 d.tokens++;
                 int row = i * t + j;
                 for (int m = 0; m < values.size(); m++) {

@@ -123,7 +123,7 @@ class KvCacheInPlaceTest {
     void theDecodeGraphReadsTheCacheWhereItLies() {
         LlamaConfig c = model.config();
         int capacity = 40; // more than the prompt and the tokens of one step, and no multiple of either
-        KvCacheForward.Step s = forward.prefill(new int[][] {PROMPT}, capacity);
+        KvCacheForward.Step s = forward.prefill(new int[][] {PROMPT}, null, capacity);
         Buffers trace = new Buffers(capacity, c.headDim());
         SameDiff sd = forward.decodeGraph().sd();
         sd.setListeners(trace);
@@ -155,7 +155,7 @@ class KvCacheInPlaceTest {
         long[][] rows = {Arrays.stream(ids).asLongStream().toArray()};
         INDArray whole = LlamaForward.run(LlamaGraph.base(w, false), new Batch(rows, null, null), false).logits();
         KvCacheForward f = new KvCacheForward(w);
-        KvCacheForward.Step s = f.prefill(new int[][] {Arrays.copyOf(ids, 4)}, 12);
+        KvCacheForward.Step s = f.prefill(new int[][] {Arrays.copyOf(ids, 4)}, null, 12);
         double worst = 0;
         for (int j = 4; j < ids.length; j++) {
             s = f.decode(s.cache(), new int[][] {{ids[j]}});
