@@ -31,6 +31,7 @@ final class BatchedTrainingStep {
     private final LlamaGraph feedsGraph;
     private final long trainableParameters;
     private Batch current;
+    private boolean labelOnlyHead;
 
     /**
      * @param adapter   the adapters' config (dropout 0: no masks are fed)
@@ -42,8 +43,8 @@ final class BatchedTrainingStep {
         adapters.weights().replaceAll((k, v) -> v.sumNumber().doubleValue() == 0
                 ? Nd4j.randn(v.dataType(), v.shape()).muli(1e-3) : v);
         this.trainableParameters = adapters.trainableParameters();
-        SameDiffGradients.BatchSupplier batches = (step, micro) -> new SameDiffGradients.Batch(
-                feedsGraph().feeds(current, true, LlamaFeeds.Reduction.MEAN), current.tokenCount());
+        SameDiffGradients.BatchSupplier batches = (step, micro) -> new SameDiffGradients.Batch(feeds(current),
+                current.tokenCount());
         GradientSource source;
         Map<String, INDArray> arrays;
         if (recompute) {
@@ -68,9 +69,21 @@ final class BatchedTrainingStep {
         return feedsGraph;
     }
 
-    /** One optimizer step on {@code batch} (it needs labels). */
-    void step(Batch batch) {
+    /** The batch's placeholders, the loss's head at the labelled rows only or at every row. */
+    private Map<String, INDArray> feeds(Batch batch) {
+        Map<String, INDArray> f = feedsGraph().feeds(batch, true, LlamaFeeds.Reduction.MEAN);
+        return labelOnlyHead ? f : LlamaFeeds.withHeadAtEveryPosition(f);
+    }
+
+    /**
+     * One optimizer step on {@code batch} (it needs labels).
+     *
+     * @param labelOnlyHead run the loss's LM head on the labelled positions only, as training does; else on every
+     *                      position, as before (and as transformers computes the logits): the same loss and gradients
+     */
+    void step(Batch batch, boolean labelOnlyHead) {
         current = batch;
+        this.labelOnlyHead = labelOnlyHead;
         trainer.train(trainer.globalStep() + 1);
     }
 

@@ -16,14 +16,14 @@ public enum TuluBatching {
     /** The shuffled batches of {@link #PADDED}, each packed into rows of at most the longest example's length. */
     PACKED("packing", false, true, false),
     /**
-     * Packing with the LM head, softmax and their backward computed only where there are labels. The label-only
-     * head is being built in another branch (issue #25); until it is merged this variant runs the full head, so it
-     * equals {@link #PACKED}, and the report says so ({@code label_only_head_in_effect: false}).
+     * Packing with the LM head, softmax and their backward computed only where there are labels, as training runs
+     * ({@code LabelledLoss}); the other variants run the loss's head at every position
+     * ({@code LlamaFeeds.withHeadAtEveryPosition}: the same loss and gradients), as transformers computes logits.
      */
     PACKED_LABEL_ONLY("packing + label-only head", false, true, true);
 
-    /** Whether this build computes the head only at labelled positions; flip when the label-only head lands. */
-    public static final boolean LABEL_ONLY_HEAD_AVAILABLE = false;
+    /** Whether this build computes the head only at labelled positions (it does since issue #25's label-only head). */
+    public static final boolean LABEL_ONLY_HEAD_AVAILABLE = true;
 
     private final String label;
     private final boolean groupByLength;

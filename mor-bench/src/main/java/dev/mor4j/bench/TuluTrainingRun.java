@@ -24,7 +24,8 @@ import java.util.Map;
 /**
  * Real (non-padding) tokens per second of fine-tuning steps on a Tulu-shaped workload ({@link TuluWorkload}),
  * with the same examples batched each way of {@link TuluBatching}: padded as transformers pads, grouped by
- * length, packed, and packed with the label-only head (a slot that equals packing until that head is merged).
+ * length, packed (these three with the loss's LM head at every position, as transformers computes the logits), and
+ * packed with the LM head only at labelled positions (as training runs).
  * MoR N 8, r 8 (α 32, no dropout) on gate/up/down of a random model ({@link RandomLlama}): 2 layers at
  * LLaMA-2-7B width by default.
  *
@@ -142,7 +143,7 @@ public final class TuluTrainingRun {
             List<Batch> list = batches.get(b);
             int[] count = new int[1];
             calls.put(b, count);
-            timing.add(b.label(), () -> step.step(list.get(count[0]++ % list.size())));
+            timing.add(b.label(), () -> step.step(list.get(count[0]++ % list.size()), b.labelOnlyHead()));
         }
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         try (MemoryPeak peak = new MemoryPeak()) {

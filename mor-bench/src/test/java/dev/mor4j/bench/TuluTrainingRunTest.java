@@ -76,8 +76,8 @@ class TuluTrainingRunTest {
         assertEquals(v.get("packing").get("positions").asLong(),
                 v.get("packing + label-only head").get("positions").asLong());
         assertTrue(v.get("packing + label-only head").get("label_only_head_requested").asBoolean());
-        assertFalse(v.get("packing + label-only head").get("label_only_head_in_effect").asBoolean(),
-                "not in this build");
+        assertTrue(v.get("packing + label-only head").get("label_only_head_in_effect").asBoolean());
+        assertFalse(v.get("packing").get("label_only_head_requested").asBoolean(), "the head at every position");
 
         JsonNode w = new ObjectMapper().readTree(workloadFile.toFile());
         assertEquals(8, w.get("examples").size());

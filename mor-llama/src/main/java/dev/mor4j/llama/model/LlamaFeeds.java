@@ -127,6 +127,39 @@ public final class LlamaFeeds {
     }
 
     /**
+     * The same feeds with the loss's LM head run at every position, as it ran before it was limited to the labelled
+     * ones: {@code label_rows} {@code [B·T]} all rows, {@code label_ids} and {@code label_weight} {@code [B·T]} with
+     * the labelled rows' values and 0 elsewhere. The loss and its gradients are the same (an unlabelled row weighs
+     * 0); the cost is the head's over all {@code B·T} rows. For measuring what the labelled-rows head saves.
+     *
+     * @param feeds feeds with labels ({@link #of} with {@code withLoss}); not modified
+     */
+    public static Map<String, INDArray> withHeadAtEveryPosition(Map<String, INDArray> feeds) {
+        INDArray labelled = feeds.get(LlamaGraph.LABEL_ROWS); // [L]
+        if (labelled == null) {
+            throw new IllegalArgumentException("these feeds have no labels (" + LlamaGraph.LABEL_ROWS + ")");
+        }
+        int n = (int) feeds.get(LlamaGraph.INPUT_IDS).length(); // B·T
+        INDArray weight = feeds.get(LlamaGraph.LABEL_WEIGHT); // [L]
+        int[] rows = new int[n]; // [B·T]
+        for (int r = 0; r < n; r++) {
+            rows[r] = r;
+        }
+        int[] ids = new int[n]; // [B·T]
+        INDArray weights = Nd4j.zeros(weight.dataType(), n); // [B·T]
+        for (int l = 0; l < labelled.length(); l++) {
+            int row = labelled.getInt(l);
+            ids[row] = feeds.get(LlamaGraph.LABEL_IDS).getInt(l);
+            weights.putScalar(row, weight.getDouble(l));
+        }
+        Map<String, INDArray> out = new HashMap<>(feeds);
+        out.put(LlamaGraph.LABEL_ROWS, Nd4j.create(rows, new long[] {n}, DataType.INT));
+        out.put(LlamaGraph.LABEL_IDS, Nd4j.create(ids, new long[] {n}, DataType.INT));
+        out.put(LlamaGraph.LABEL_WEIGHT, weights);
+        return out;
+    }
+
+    /**
      * Next-token targets as transformers shifts them: position t is scored against {@code labels[t+1]}; the
      * last position and every -100 are not counted, nor, in a packed batch, the last position of each example
      * (its next position belongs to the next example). The counted positions are fed as their rows of

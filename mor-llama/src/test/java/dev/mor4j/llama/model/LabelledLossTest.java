@@ -101,6 +101,23 @@ class LabelledLossTest {
         assertClose("float32 vs float64", labelled, exact, FLOAT32_TOLERANCE);
     }
 
+    /** {@link LlamaFeeds#withHeadAtEveryPosition}: the same graph, its head over all rows, the same results. */
+    @Test
+    void theHeadAtEveryPositionGivesTheSameLossAndGradients() {
+        LlamaWeights w = weights.castTo(DataType.DOUBLE);
+        LlamaAdapters adapters = mor(w);
+        LlamaGraph graph = adapters.graph(w, true, true);
+        Map<String, INDArray> feeds = graph.feeds(golden, true, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> every = LlamaFeeds.withHeadAtEveryPosition(feeds);
+        long positions = (long) golden.batchSize() * golden.seqLen();
+        assertEquals(positions, every.get(LlamaGraph.LABEL_ROWS).length(), "the head runs on every row");
+        OutAndGrad r = GradientFunction.run(graph.sd(), every, List.of(LlamaGraph.LOSS),
+                new ArrayList<>(adapters.weights().keySet()));
+        Result atEveryPosition = new Result(r.getOutputs().get(LlamaGraph.LOSS).getDouble(0), r.getGradients(),
+                feeds.get(LlamaGraph.LABEL_ROWS).length(), positions);
+        assertClose("float64, the head at every position", atEveryPosition, labelledRows(w), 1e-12);
+    }
+
     /** A loss, the adapter gradients, and how many of the batch's positions carry a label. */
     private record Result(double loss, Map<String, INDArray> gradients, long labelled, long positions) {
     }
