@@ -17,9 +17,12 @@ import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
+import java.io.File;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -119,6 +122,14 @@ class MoreFineTuneTest {
 
         Path splitDir = tmp.resolve("split");
         fineTune(LlamaAdapters.create(model().weights(), config, 8), splitDir, 6).train(3);
+        List<String> reversed = new ArrayList<>(tasks.names());
+        Collections.reverse(reversed);
+        LlamaFineTune otherOrder = fineTune(LlamaAdapters.create(model().weights(), more(0.05, reversed), 99),
+                splitDir, 6);
+        MorException wrongTasks = assertThrows(MorException.class, () -> otherOrder.resume(splitDir));
+        assertTrue(wrongTasks.getMessage().contains("checkpoint-3" + File.separator + "adapter_config.json: the"
+                + " checkpoint was trained with the tasks " + tasks.names() + " but this run has " + reversed),
+                wrongTasks.getMessage());
         LlamaAdapters resumed = LlamaAdapters.create(model().weights(), config, 99);
         LlamaFineTune second = fineTune(resumed, splitDir, 6);
         second.resume(splitDir);
