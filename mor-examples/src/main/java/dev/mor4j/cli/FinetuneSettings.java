@@ -12,6 +12,7 @@ import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.train.FineTuneOptions;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 
 /**
  * Everything {@code mor finetune} was asked to do, one field per flag (the flag's name in snake_case), as saved
@@ -146,14 +147,16 @@ record FinetuneSettings(
     }
 
     /**
-     * The adapter to train, in PEFT's terms; MoRE's is {@link AdapterConfig#moreDefaults} with the flags given applied.
+     * The adapter to train, in PEFT's terms; MoRE's is {@link AdapterConfig#moreDefaults} with the flags given applied
+     * and its rank experts listed.
      *
      * @param taskNames MoRE's tasks in task-id order (ignored by the other methods)
      */
     AdapterConfig adapterConfig(List<String> taskNames) {
         if (isMore()) {
             return new AdapterConfig("MORE", rank, alpha, dropout, List.copyOf(targets), false, false, null, null, null,
-                    null, null, "CAUSAL_LM", null, rankExperts == null ? null : List.copyOf(rankExperts),
+                    null, null, "CAUSAL_LM", null, // rank_experts written out even as the default 1…r
+                    rankExperts != null ? List.copyOf(rankExperts) : IntStream.rangeClosed(1, rank).boxed().toList(),
                     List.copyOf(taskNames),
                     taskLossWeight != null ? taskLossWeight : AdapterConfig.DEFAULT_TASK_LOSS_WEIGHT,
                     taskTemperature != null ? taskTemperature : AdapterConfig.DEFAULT_TASK_TEMPERATURE, null, null);

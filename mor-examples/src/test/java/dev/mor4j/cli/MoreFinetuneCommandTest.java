@@ -62,6 +62,7 @@ class MoreFinetuneCommandTest {
         assertEquals(0.05, adapter.get("lora_dropout").asDouble());
         assertEquals(List.of("gate_proj", "up_proj", "down_proj"), strings(adapter.get("target_modules")));
         assertEquals(SAMPLE_TASKS, strings(adapter.get("tasks")));
+        assertEquals("[1,2,3,4,5,6,7,8]", adapter.get("rank_experts").toString(), "the default 1..r, written out");
         assertEquals(0.1, adapter.get("task_loss_weight").asDouble());
         assertEquals(0.05, adapter.get("task_temperature").asDouble());
 
