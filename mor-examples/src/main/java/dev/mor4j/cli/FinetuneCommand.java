@@ -94,7 +94,8 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "Experts N of MoR/MoELoRA (default: ${DEFAULT-VALUE}).")
     int experts;
 
-    @Option(names = "--rank", paramLabel = "N", defaultValue = "8", description = "Rank r (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rank", paramLabel = "N", defaultValue = "8",
+            description = "Rank r; for MoRE the largest rank R (default: ${DEFAULT-VALUE}).")
     int rank;
 
     @Option(names = "--alpha", paramLabel = "X", defaultValue = "32",
