@@ -8,12 +8,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterFiles;
+import dev.mor4j.core.train.GradientFunction;
 import dev.mor4j.core.train.StepMetrics;
 import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.llama.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -27,6 +29,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -92,6 +95,39 @@ class MoreFineTuneTest {
         e = assertThrows(MorException.class,
                 () -> LlamaForward.run(graph, golden.withTaskIds(new long[] {0, 3}), false));
         assertTrue(e.getMessage().contains("task_ids[1] = 3 is outside [0, 3)"), e.getMessage());
+    }
+
+    @Test
+    void aPackedBatchHasThePaddedLossAndGradients() {
+        // packing (the trainer's default) puts several examples, of different tasks, in one row: each must still
+        // get its own rank mask and its own mean input for the task-alignment loss
+        TaskIndex tasks = TaskIndex.fromExamples(SAMPLE);
+        LlamaAdapters adapters = trainedLooking(more(0.0, tasks.names()));
+        LlamaGraph training = adapters.graph(model().weights(), true, true);
+        int longest = SAMPLE.stream().mapToInt(EncodedExample::length).max().orElseThrow();
+        Batch padded = BatchCollator.collate(SAMPLE).withTaskIds(tasks.idsOf(SAMPLE));
+        Batch packed = PackingCollator.pack(SAMPLE, longest).withTaskIds(tasks.idsOf(SAMPLE));
+        assertTrue(packed.batchSize() < padded.batchSize(), packed.batchSize() + " rows");
+        List<String> wrt = new ArrayList<>(adapters.weights().keySet());
+        OutAndGrad a = GradientFunction.run(training.sd(), training.feeds(padded, true, LlamaFeeds.Reduction.MEAN),
+                List.of(LlamaGraph.TOTAL_LOSS), wrt);
+        OutAndGrad b = GradientFunction.run(training.sd(), training.feeds(packed, true, LlamaFeeds.Reduction.MEAN),
+                List.of(LlamaGraph.TOTAL_LOSS), wrt);
+        double lossA = a.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0);
+        double lossB = b.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0);
+        assertTrue(Math.abs(lossA - lossB) <= 1e-5 * Math.abs(lossA), "loss " + lossA + " padded, " + lossB + " packed");
+        double worst = 0;
+        for (String k : wrt) {
+            INDArray ga = a.getGradients().get(k);
+            double norm = ga.norm2Number().doubleValue();
+            assertTrue(norm > 0, k + " has no gradient");
+            double rel = b.getGradients().get(k).sub(ga).norm2Number().doubleValue() / norm;
+            worst = Math.max(worst, rel);
+            assertTrue(rel <= 1e-5, k + " differs by " + rel + " of its norm");
+        }
+        System.out.printf("MoRE on the Tulu sample (%d tasks), %d rows padded vs %d packed: loss %.9g vs %.9g, worst"
+                + " gradient relative difference %.2g over %d weights%n", tasks.names().size(), padded.batchSize(),
+                packed.batchSize(), lossA, lossB, worst, wrt.size());
     }
 
     private static TrainConfig config(int steps) {
