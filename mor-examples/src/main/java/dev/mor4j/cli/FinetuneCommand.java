@@ -4,20 +4,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mor4j.core.MemoryPeak;
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.train.MetricsLog;
 import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.llama.adapter.LlamaAdapters;
-import dev.mor4j.llama.data.BadLine;
-import dev.mor4j.llama.data.EncodeStats;
 import dev.mor4j.llama.data.EncodedExample;
-import dev.mor4j.llama.data.ReadSummary;
-import dev.mor4j.llama.data.TuluEncoder;
-import dev.mor4j.llama.data.TuluReader;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import dev.mor4j.llama.train.FineTuneResult;
 import dev.mor4j.llama.train.LlamaFineTune;
 import dev.mor4j.llama.train.MetricsFile;
+import dev.mor4j.llama.train.RankSelection;
 import dev.mor4j.llama.train.Recompute;
 import dev.mor4j.llama.train.TrainingData;
 import java.io.IOException;
@@ -25,10 +22,10 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Model.OptionSpec;
@@ -38,13 +35,18 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code mor finetune}: trains an adapter on Tulu-v2 conversations. Without arguments it runs a short MoR
- * fine-tuning of the bundled tiny model on the bundled 16-conversation sample.
+ * fine-tuning of the bundled tiny model on the bundled 16-conversation sample. With {@code --method more} each
+ * conversation's {@code dataset} is its task ({@link FinetuneData}), and the run ends with the rank each task chose
+ * in each module: a table on standard output, {@code ranks.png} and {@code router_stats.json}.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tune a LLaMA model's adapter (MoR, LoRA, DoRA or MoELoRA) on Tulu-v2 JSONL.",
+        description = {"Fine-tune a LLaMA model's adapter (MoR, LoRA, DoRA, MoELoRA or MoRE) on Tulu-v2 JSONL.",
             "Without arguments: MoR (8 experts, r 8, alpha 32) on the bundled tiny model and Tulu sample, 40 steps.",
             "Writes the adapter (PEFT layout), checkpoint-<step>/, metrics.jsonl, loss.png, router.png (mean router"
                     + " weight per module x expert for each source dataset) and config.json to the output directory.",
+            "--method more (MoRE: one task per dataset, each choosing a rank of one shared LoRA pair per module) also"
+                    + " prints the rank table and writes ranks.png and router_stats.json (the selector's"
+                    + " probabilities).",
             "Progress goes to standard error; a summary to standard output.", ""})
 final class FinetuneCommand implements Callable<Integer> {
 
@@ -77,7 +79,7 @@ final class FinetuneCommand implements Callable<Integer> {
     int maxLen;
 
     @Option(names = "--method", paramLabel = "NAME", defaultValue = "mor",
-            description = "mor, lora, dora or moelora (default: ${DEFAULT-VALUE}).")
+            description = "mor, lora, dora, moelora or more (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Option(names = "--router", paramLabel = "NAME", defaultValue = "softmax",
@@ -92,7 +94,8 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "Experts N of MoR/MoELoRA (default: ${DEFAULT-VALUE}).")
     int experts;
 
-    @Option(names = "--rank", paramLabel = "N", defaultValue = "8", description = "Rank r (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rank", paramLabel = "N", defaultValue = "8",
+            description = "Rank r; for MoRE the largest rank R (default: ${DEFAULT-VALUE}).")
     int rank;
 
     @Option(names = "--alpha", paramLabel = "X", defaultValue = "32",
@@ -106,6 +109,23 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--targets", paramLabel = "NAME", split = ",", defaultValue = "gate_proj,up_proj,down_proj",
             description = "Projections to adapt (default: ${DEFAULT-VALUE}).")
     List<String> targets;
+
+    @Option(names = "--rank-experts", paramLabel = "R", split = ",",
+            description = "MoRE's rank experts r_1 < ... < r_K <= --rank, e.g. 1,2,4,8 (default: 1,2,...,r).")
+    List<Integer> rankExperts;
+
+    @Option(names = "--task-loss-weight", paramLabel = "X",
+            description = "MoRE's task-alignment loss weight (default: " + AdapterConfig.DEFAULT_TASK_LOSS_WEIGHT + ").")
+    Double taskLossWeight;
+
+    @Option(names = "--task-temperature", paramLabel = "X",
+            description = "MoRE's task-alignment temperature (default: " + AdapterConfig.DEFAULT_TASK_TEMPERATURE + ").")
+    Double taskTemperature;
+
+    @Option(names = "--tasks", paramLabel = "NAME", split = ",",
+            description = "MoRE's tasks, in task-id order (default: the distinct dataset values of the data, sorted);"
+                    + " a conversation of another dataset stops the run, naming its line.")
+    List<String> tasks;
 
     @Option(names = "--lr", paramLabel = "X", defaultValue = "1e-2",
             description = "Peak learning rate (default: ${DEFAULT-VALUE}). The paper uses 2e-4 for LLaMA-2 7B; the"
@@ -209,7 +229,8 @@ final class FinetuneCommand implements Callable<Integer> {
             throw new MorException(s.model() + ": not a directory (expected a Hugging Face model directory)");
         }
 
-        List<EncodedExample> examples = readData(s, Tokenizer.load(Path.of(s.tokenizer())), err);
+        FinetuneData data = FinetuneData.read(s, Tokenizer.load(Path.of(s.tokenizer())), err);
+        List<EncodedExample> examples = data.examples();
         TrainingData plan = new TrainingData(examples, s.batch(), s.gradAccum(), s.seed(), s.groupByLength());
         long steps = s.epochs() != null ? plan.stepsFor(s.epochs()) : s.maxSteps();
         TrainConfig trainConfig = s.trainConfig(steps);
@@ -217,7 +238,8 @@ final class FinetuneCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         LlamaModel llama = LlamaModel.load(Path.of(s.model()));
         err.printf(Locale.ROOT, "loaded %s in %.1f s%n", s.model(), (System.nanoTime() - loadStart) / 1e9);
-        LlamaAdapters adapters = LlamaAdapters.create(llama.weights(), s.adapterConfig(), s.seed());
+        LlamaAdapters adapters = LlamaAdapters.create(llama.weights(),
+                s.adapterConfig(data.tasks() == null ? null : data.tasks().names()), s.seed());
         ProgressReporter progress = new ProgressReporter(err, steps, System.console() != null);
         // built (and its memory plan checked) before anything in the output directory changes
         LlamaFineTune ft = LlamaFineTune.builder(llama, adapters, examples).trainConfig(trainConfig)
@@ -229,7 +251,7 @@ final class FinetuneCommand implements Callable<Integer> {
         createDirectories(outDir);
         err.println("output: " + outDir);
         Path resumedFrom = resume == null ? null : ft.resume(resume);
-        RunDirectory.writeConfig(outDir, runConfig(s, ft, examples.size(), resumedFrom));
+        RunDirectory.writeConfig(outDir, FinetuneReport.config(s, ft, data, resumedFrom));
 
         FineTuneResult result;
         long peakResident;
@@ -238,16 +260,21 @@ final class FinetuneCommand implements Callable<Integer> {
             result = ft.train();
             peakResident = peak.physicalBytes();
         }
-        Path lossPng = outDir.resolve(RunDirectory.LOSS_PNG);
-        TrainingPlots.loss(MetricsFile.read(outDir.resolve(MetricsLog.FILE)), lossPng);
-        Path routerPng = null;
+        List<Path> plots = new ArrayList<>(List.of(outDir.resolve(RunDirectory.LOSS_PNG)));
+        TrainingPlots.loss(MetricsFile.read(outDir.resolve(MetricsLog.FILE)), plots.get(0));
         if (!ft.routerStats().isEmpty()) {
-            routerPng = outDir.resolve(RunDirectory.ROUTER_PNG);
-            TrainingPlots.router(ft.routerStats(), routerPng);
+            plots.add(outDir.resolve(RunDirectory.ROUTER_PNG));
+            TrainingPlots.router(ft.routerStats(), plots.get(1));
         } else {
             err.println("router.png: not drawn, " + s.method() + " has no router");
         }
-        printSummary(outDir, result, lossPng, routerPng, ft.data().packing());
+        RankSelection ranks = null;
+        if (ft.tasks() != null) {
+            ranks = RankSelection.of(adapters); // what the run saved as router_stats.json
+            plots.add(outDir.resolve(RunDirectory.RANKS_PNG));
+            TrainingPlots.ranks(ranks, plots.get(plots.size() - 1));
+        }
+        FinetuneReport.printSummary(outDir, result, plots, ranks, ft.data().packing());
         System.out.printf(Locale.ROOT, "peak memory while training: %.2f GB resident (the memory plan estimated %.2f"
                 + " GB, %s recomputation)%n", peakResident / 1e9, ft.memoryPlan().peak(ft.recomputing()) / 1e9,
                 ft.recomputing() ? "with" : "without");
@@ -259,7 +286,7 @@ final class FinetuneCommand implements Callable<Integer> {
         FinetuneSettings given = new FinetuneSettings(path(model), path(tokenizer), path(data), maxLen, strict, method,
                 router, topK, experts, rank, alpha, dropout, targets, lr, schedule, warmupRatio, epochs, maxSteps,
                 batch, gradAccum, seed, saveSteps, saveTotalLimit, weightDecay, maxGradNorm, groupByLength,
-                lossReduction, packing);
+                lossReduction, packing, rankExperts, taskLossWeight, taskTemperature, tasks);
         ObjectNode flags = JSON.valueToTree(given);
         ObjectNode merged;
         if (resumedRun == null) {
@@ -311,65 +338,6 @@ final class FinetuneCommand implements Callable<Integer> {
             return BundledData.tinyTokenizer();
         }
         throw new MorException(modelDir + ": no " + Tokenizer.FILE_NAME + " in the model directory; pass --tokenizer DIR");
-    }
-
-    /** Reads and encodes the conversations; bad lines are reported once each, or stop the run with --strict. */
-    private static List<EncodedExample> readData(FinetuneSettings s, Tokenizer tok, PrintStream err) {
-        Path file = Path.of(s.data());
-        TuluEncoder encoder = new TuluEncoder(tok, s.maxLen());
-        EncodeStats stats = new EncodeStats();
-        AtomicLong bad = new AtomicLong();
-        List<EncodedExample> examples;
-        ReadSummary summary;
-        try (TuluReader reader = s.strict() ? TuluReader.openStrict(file) : TuluReader.open(file, (BadLine b) -> {
-            bad.incrementAndGet();
-            err.println("skipping " + b);
-        })) {
-            examples = encoder.encodeAll(reader.stream(), stats).toList();
-            summary = reader.summary();
-        }
-        err.printf(Locale.ROOT, "data: %d conversations from %d lines, %d bad lines skipped; %d examples kept"
-                        + " (%d truncated to %d tokens, %d dropped with no answer token left), %,d answer tokens%n",
-                summary.conversations(), summary.lines(), bad.get(), stats.kept(), stats.truncated(), s.maxLen(),
-                stats.droppedWithoutTrainableTokens(), stats.trainableTokens());
-        if (examples.isEmpty()) {
-            throw new MorException(file + ": nothing to train on: " + summary.lines() + " lines, " + bad.get()
-                    + " bad, " + stats.droppedWithoutTrainableTokens() + " with no answer token within --max-len "
-                    + s.maxLen());
-        }
-        return examples;
-    }
-
-    private static ObjectNode runConfig(FinetuneSettings s, LlamaFineTune ft, int examples, Path resumedFrom) {
-        ObjectNode n = JSON.createObjectNode();
-        n.put("run", RunDirectory.KIND);
-        n.set("settings", JSON.valueToTree(s));
-        n.set("adapter", JSON.valueToTree(ft.adapters().config()));
-        n.set("train", JSON.valueToTree(ft.config()));
-        n.set("options", JSON.valueToTree(ft.options()));
-        n.put("examples", examples);
-        n.put("batches_per_epoch", ft.data().batchesPerEpoch());
-        n.put("trainable_parameters", ft.parameterCount().trainable());
-        n.put("all_parameters", ft.parameterCount().all());
-        if (resumedFrom != null) {
-            n.put("resumed_from", resumedFrom.toAbsolutePath().normalize().toString());
-        }
-        return n;
-    }
-
-    private static void printSummary(Path outDir, FineTuneResult r, Path lossPng, Path routerPng, boolean packed) {
-        PrintStream o = System.out;
-        o.println("output: " + outDir);
-        o.println("adapter: " + r.adapter());
-        o.println("steps: " + r.globalStep() + " (" + r.steps().size() + " in this run)");
-        o.println("tokens: " + r.tokens().format() + (packed ? ", packed" : ", padded"));
-        int n = Math.min(5, r.steps().size() / 2);
-        if (n > 0) {
-            o.printf(Locale.ROOT, "loss: %.4f -> %.4f (mean of the first and last %d steps of this run)%n",
-                    r.meanLossOfFirst(n), r.meanLossOfLast(n), n);
-        }
-        o.println("plots: " + lossPng + (routerPng != null ? ", " + routerPng : ""));
-        o.flush();
     }
 
     private static String path(Path p) {

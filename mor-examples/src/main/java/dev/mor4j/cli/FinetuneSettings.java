@@ -12,10 +12,13 @@ import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.train.FineTuneOptions;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.IntStream;
 
 /**
  * Everything {@code mor finetune} was asked to do, one field per flag (the flag's name in snake_case), as saved
- * in the run's {@code config.json} and read back by {@code --resume}. Paths are absolute.
+ * in the run's {@code config.json} and read back by {@code --resume}. Paths are absolute. MoRE's flags
+ * ({@code rank_experts}, {@code task_loss_weight}, {@code task_temperature}, {@code tasks}) are null when not given:
+ * {@link AdapterConfig#moreDefaults} then applies, and the tasks come from the data.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -47,9 +50,13 @@ record FinetuneSettings(
         double maxGradNorm,
         boolean groupByLength,
         String lossReduction,
-        String packing) {
+        String packing,
+        List<Integer> rankExperts,
+        Double taskLossWeight,
+        Double taskTemperature,
+        List<String> tasks) {
 
-    static final List<String> METHODS = List.of("mor", "lora", "dora", "moelora");
+    static final List<String> METHODS = List.of("mor", "lora", "dora", "moelora", "more");
     static final List<String> ROUTERS = List.of("softmax", "mean", "balanced", "topk");
     static final List<String> SCHEDULES = List.of("linear", "cosine", "constant");
     static final List<String> REDUCTIONS = List.of("mean", "sum");
@@ -79,6 +86,7 @@ record FinetuneSettings(
         if (router.equals("topk") && (topK < 1 || topK > experts)) {
             throw new MorException("--top-k is " + topK + "; expected 1 to --experts (" + experts + ")");
         }
+        validateMore();
         if (epochs != null && maxSteps != null) {
             throw new MorException("--epochs and --max-steps both given; training length is one or the other");
         }
@@ -90,8 +98,69 @@ record FinetuneSettings(
         }
     }
 
-    /** The adapter to train, in PEFT's terms. */
-    AdapterConfig adapterConfig() {
+    /** True for {@code --method more}. */
+    boolean isMore() {
+        return "more".equals(method);
+    }
+
+    /** MoRE's flags: only with {@code --method more}, ranks increasing within the rank, λ ≥ 0, τ > 0, tasks once each. */
+    private void validateMore() {
+        if (!isMore()) {
+            moreOnly("--rank-experts", rankExperts);
+            moreOnly("--task-loss-weight", taskLossWeight);
+            moreOnly("--task-temperature", taskTemperature);
+            moreOnly("--tasks", tasks);
+            return;
+        }
+        if (rankExperts != null) {
+            if (rankExperts.isEmpty()) {
+                throw new MorException("--rank-experts is empty; expected ranks such as 1,2,4," + rank);
+            }
+            int previous = 0;
+            for (Integer k : rankExperts) {
+                if (k == null || k <= previous || k > rank) {
+                    throw new MorException("--rank-experts is " + rankExperts + "; expected ranks that increase"
+                            + " strictly within 1.." + rank + " (--rank), e.g. 1,2,4," + rank);
+                }
+                previous = k;
+            }
+        }
+        if (taskLossWeight != null && !(taskLossWeight >= 0 && Double.isFinite(taskLossWeight))) {
+            throw new MorException("--task-loss-weight is " + taskLossWeight + "; expected a number ≥ 0");
+        }
+        if (taskTemperature != null && !(taskTemperature > 0 && Double.isFinite(taskTemperature))) {
+            throw new MorException("--task-temperature is " + taskTemperature + "; expected a number > 0");
+        }
+        if (tasks != null) {
+            if (tasks.isEmpty()) {
+                throw new MorException("--tasks is empty; expected dataset names such as flan_v2,oasst1");
+            }
+            for (int i = 0; i < tasks.size(); i++) {
+                if (tasks.get(i) == null || tasks.get(i).isBlank()) {
+                    throw new MorException("--tasks " + tasks + ": task " + (i + 1) + " is blank");
+                }
+                if (tasks.indexOf(tasks.get(i)) != i) {
+                    throw new MorException("--tasks " + tasks + ": '" + tasks.get(i) + "' is listed twice");
+                }
+            }
+        }
+    }
+
+    /**
+     * The adapter to train, in PEFT's terms; MoRE's is {@link AdapterConfig#moreDefaults} with the flags given applied
+     * and its rank experts listed.
+     *
+     * @param taskNames MoRE's tasks in task-id order (ignored by the other methods)
+     */
+    AdapterConfig adapterConfig(List<String> taskNames) {
+        if (isMore()) {
+            return new AdapterConfig("MORE", rank, alpha, dropout, List.copyOf(targets), false, false, null, null, null,
+                    null, null, "CAUSAL_LM", null, // rank_experts written out even as the default 1…r
+                    rankExperts != null ? List.copyOf(rankExperts) : IntStream.rangeClosed(1, rank).boxed().toList(),
+                    List.copyOf(taskNames),
+                    taskLossWeight != null ? taskLossWeight : AdapterConfig.DEFAULT_TASK_LOSS_WEIGHT,
+                    taskTemperature != null ? taskTemperature : AdapterConfig.DEFAULT_TASK_TEMPERATURE, null, null);
+        }
         boolean mixture = method.equals("mor") || method.equals("moelora");
         String peftType = switch (method) {
             case "mor" -> "MOR";
@@ -120,6 +189,12 @@ record FinetuneSettings(
     FineTuneOptions options() {
         return new FineTuneOptions(batch, groupByLength,
                 LlamaFeeds.Reduction.valueOf(lossReduction.toUpperCase(Locale.ROOT)));
+    }
+
+    private void moreOnly(String flag, Object value) {
+        if (value != null) {
+            throw new MorException(flag + " is for --method more only (the method is '" + method + "')");
+        }
     }
 
     private static void oneOf(String flag, String value, List<String> allowed) {

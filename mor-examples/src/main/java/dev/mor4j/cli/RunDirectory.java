@@ -32,13 +32,15 @@ final class RunDirectory {
     static final String CONFIG = "config.json";
     static final String LOSS_PNG = "loss.png";
     static final String ROUTER_PNG = "router.png";
+    /** MoRE's rank selection: tasks × modules, coloured by the rank chosen. */
+    static final String RANKS_PNG = "ranks.png";
     /** The value of {@code "run"} in the config.json of a fine-tuning run. */
     static final String KIND = "mor4j-finetune";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final Pattern CHECKPOINT = Pattern.compile("\\.?checkpoint-\\d+(\\.tmp|\\.old)?");
     private static final List<String> RUN_FILES = List.of(CONFIG, MetricsLog.FILE, LOSS_PNG, ROUTER_PNG,
-            RouterStats.FILE, AdapterFiles.CONFIG, AdapterFiles.WEIGHTS);
+            RANKS_PNG, RouterStats.FILE, AdapterFiles.CONFIG, AdapterFiles.WEIGHTS);
 
     private RunDirectory() {
     }

@@ -3,6 +3,7 @@ package dev.mor4j.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
+import dev.mor4j.llama.train.RankSelection;
 import dev.mor4j.llama.train.RouterStats;
 import java.awt.Color;
 import java.awt.Font;
@@ -12,6 +13,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Matcher;
@@ -27,9 +29,9 @@ import org.knowm.xchart.style.Styler;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
- * The pictures of a fine-tuning run: {@code loss.png} (training loss and learning rate per step) and
+ * The pictures of a fine-tuning run: {@code loss.png} (training loss and learning rate per step),
  * {@code router.png} (the MoR paper's Fig. 7: mean router weight of each adapted module × expert, one panel per
- * source dataset, on one colour scale).
+ * source dataset, on one colour scale) and, for MoRE, {@code ranks.png} (the rank each task chose in each module).
  */
 final class TrainingPlots {
 
@@ -154,6 +156,50 @@ final class TrainingPlots {
         drawScale(g, colors, min, max, stats.experts(), 20, rows * panelHeight + 10, width - 40);
         g.dispose();
         write(grid, png);
+    }
+
+    /**
+     * Draws MoRE's rank selection as a heat map: one row per task (task 0 at the top), one column per adapted module
+     * ({@link RankSelection#shortName}, e.g. {@code 0.gate}), each cell coloured by, and labelled with, the rank
+     * {@code r_k*} that task uses there; the colour bar spans the rank experts {@code r_1 … r_K}.
+     */
+    static void ranks(RankSelection selection, Path png) {
+        List<String> modules = selection.modules();
+        List<String> tasks = selection.tasks();
+        int[] experts = selection.rankExperts();
+        if (modules.isEmpty() || tasks.isEmpty() || experts.length == 0) {
+            throw new MorException(png + ": no rank selection to plot");
+        }
+        List<String> columns = modules.stream().map(RankSelection::shortName).toList();
+        List<String> rows = new ArrayList<>(); // the y axis runs upwards: the last task first
+        for (int t = tasks.size() - 1; t >= 0; t--) {
+            rows.add(tasks.get(t));
+        }
+        List<Number[]> cells = new ArrayList<>();
+        for (int t = 0; t < tasks.size(); t++) {
+            for (int m = 0; m < modules.size(); m++) {
+                cells.add(new Number[] {m, tasks.size() - 1 - t, selection.chosenRanks()[t][m]});
+            }
+        }
+        boolean labelled = modules.size() <= 48;
+        int cell = labelled ? 44 : 14;
+        int width = Math.max(700, 320 + cell * modules.size());
+        int height = 170 + 26 * tasks.size();
+        int min = experts[0];
+        int max = experts[experts.length - 1];
+        HeatMapChart chart = new HeatMapChartBuilder().width(width).height(height)
+                .title("Rank chosen by each task in each module (rank experts " + Arrays.toString(experts)
+                        + ")").xAxisTitle("module (layer.projection)").yAxisTitle("task").build();
+        chart.getStyler().setMin(min).setMax(max > min ? max : min + 1e-9).setShowValue(labelled)
+                .setHeatMapValueDecimalPattern("0").setValueFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11))
+                .setLegendVisible(true);
+        chart.getStyler().setXAxisLabelRotation(columns.size() > 12 ? 90 : 0);
+        chart.addSeries("chosen rank", columns, rows, cells);
+        try {
+            write(BitmapEncoder.getBufferedImage(chart), png);
+        } catch (RuntimeException e) {
+            throw new MorException(png + ": cannot draw the rank selection: " + e, e);
+        }
     }
 
     /** The shared colour scale under the panels: a gradient from {@code min} to {@code max}. */

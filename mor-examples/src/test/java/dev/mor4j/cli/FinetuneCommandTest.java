@@ -184,7 +184,7 @@ class FinetuneCommandTest {
         String out = tmp.resolve("x").toString();
         CliTestSupport.Run method = CliTestSupport.run(null, "finetune", "--method", "qlora", "--out", out);
         assertEquals(MorCli.EXIT_INPUT, method.exitCode());
-        assertTrue(method.err().contains("--method is 'qlora'; expected one of mor, lora, dora, moelora"), method.err());
+        assertTrue(method.err().contains("--method is 'qlora'; expected one of mor, lora, dora, moelora, more"), method.err());
         CliTestSupport.Run both = CliTestSupport.run(null, "finetune", "--epochs", "1", "--max-steps", "3", "--out", out);
         assertEquals(MorCli.EXIT_INPUT, both.exitCode());
         assertTrue(both.err().contains("--epochs and --max-steps both given"), both.err());

@@ -44,6 +44,8 @@ public final class TuluReader implements Iterator<Conversation>, Closeable {
     private final boolean strict;
     private final Consumer<BadLine> onBadLine;
     private Conversation next;
+    private long nextLine; // the line of next
+    private long returnedLine; // the line of the conversation last returned by next()
     private boolean done;
     private MorException failure;
     private long lines;
@@ -105,6 +107,7 @@ public final class TuluReader implements Iterator<Conversation>, Closeable {
             lines++;
             try {
                 next = TuluLineParser.parse(line);
+                nextLine = lines;
             } catch (TuluLineParser.Defect defect) {
                 BadLine bad = new BadLine(path, lines, defect.getMessage());
                 if (strict) {
@@ -124,6 +127,7 @@ public final class TuluReader implements Iterator<Conversation>, Closeable {
         }
         Conversation c = next;
         next = null;
+        returnedLine = nextLine;
         conversations++;
         return c;
     }
@@ -133,6 +137,14 @@ public final class TuluReader implements Iterator<Conversation>, Closeable {
         Spliterator<Conversation> split = Spliterators.spliteratorUnknownSize(this,
                 Spliterator.ORDERED | Spliterator.NONNULL);
         return StreamSupport.stream(split, false).onClose(this::close);
+    }
+
+    /**
+     * The line (counting from 1) of the conversation last returned by {@link #next()}, e.g. to name it in an error
+     * as {@code FILE:LINE}; 0 before the first.
+     */
+    public long line() {
+        return returnedLine;
     }
 
     /** Counts so far. */

@@ -243,13 +243,16 @@ public final class LlamaFineTune {
      *
      * @param checkpointOrRun a {@code checkpoint-<step>} directory, or a run directory (its latest checkpoint)
      * @return the checkpoint resumed from
-     * @throws MorException if there is no checkpoint, or it belongs to other adapters, data or batching
+     * @throws MorException if there is no checkpoint, or it belongs to other adapters, data, batching or (MoRE) tasks
      */
     public Path resume(Path checkpointOrRun) {
         Path checkpoint = findCheckpoint(checkpointOrRun);
         TrainerState saved = CheckpointStore.read(checkpoint).state();
         // the data first: resuming on other data is the likelier mistake, and it leaves the weights untouched
         data.restore(saved.dataPosition(), saved.globalStep(), checkpoint.resolve(CheckpointStore.STATE).toString());
+        if (tasks != null) {
+            tasks.requireSavedIn(checkpoint);
+        }
         TrainerState state = trainer.resume(checkpoint);
         if (!routerStats.isEmpty()) {
             Path stats = checkpoint.resolve(RouterStats.FILE);

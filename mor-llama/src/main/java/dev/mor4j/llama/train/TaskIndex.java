@@ -1,7 +1,10 @@
 package dev.mor4j.llama.train;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.llama.data.EncodedExample;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
@@ -86,5 +89,24 @@ public final class TaskIndex {
                     + "' is not one of the adapter's tasks " + names);
         }
         return id;
+    }
+
+    /**
+     * Checks that a checkpoint (which is also an adapter) was trained with these tasks, in this order: a task id
+     * means the same task in its weights and in this run.
+     *
+     * @throws MorException naming the checkpoint's {@code adapter_config.json} and both task lists otherwise
+     */
+    public void requireSavedIn(Path checkpoint) {
+        Path file = checkpoint.resolve(AdapterFiles.CONFIG);
+        if (!Files.isRegularFile(file)) {
+            throw new MorException(file + ": not found; a checkpoint of a MoRE run holds its adapter config, whose"
+                    + " 'tasks' say which task each task id is");
+        }
+        List<String> saved = AdapterFiles.readConfig(file).tasks();
+        if (!names.equals(saved)) {
+            throw new MorException(file + ": the checkpoint was trained with the tasks " + saved + " but this run has "
+                    + names + "; a MoRE run resumes with the tasks it started with, in the same order");
+        }
     }
 }

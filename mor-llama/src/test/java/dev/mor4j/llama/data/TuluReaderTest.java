@@ -74,6 +74,24 @@ class TuluReaderTest {
     }
 
     @Test
+    void eachConversationKnowsItsLine() {
+        try (TuluReader reader = TuluReader.open(BAD, b -> { })) {
+            assertEquals(0, reader.line(), "nothing returned yet");
+            assertEquals("ok_0", reader.next().id());
+            assertEquals(1, reader.line());
+            assertTrue(reader.hasNext(), "reading ahead over the bad lines 2-9");
+            assertEquals(1, reader.line(), "reading ahead does not move the returned conversation's line");
+            assertEquals("ok_9", reader.next().id());
+            assertEquals(10, reader.line());
+        }
+        List<String> seen = new ArrayList<>();
+        try (TuluReader reader = TuluReader.open(BAD, b -> { })) {
+            reader.stream().forEach(c -> seen.add(c.id() + "@" + reader.line()));
+        }
+        assertEquals(List.of("ok_0@1", "ok_9@10"), seen, "also while streaming");
+    }
+
+    @Test
     void strictModeStopsAtTheFirstBadLine() {
         try (TuluReader reader = TuluReader.openStrict(BAD)) {
             assertEquals("ok_0", reader.next().id());
