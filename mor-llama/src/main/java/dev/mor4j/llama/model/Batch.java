@@ -1,6 +1,7 @@
 package dev.mor4j.llama.model;
 
 import dev.mor4j.core.MorException;
+import java.io.Serializable;
 import java.util.Arrays;
 
 /**
@@ -16,7 +17,10 @@ import java.util.Arrays;
  * @param taskIds       {@code [examples]} each example's task id (an index into a MoRE adapter's {@code tasks});
  *                      null when the batch carries no tasks
  */
-public record Batch(long[][] inputIds, long[][] attentionMask, long[][] labels, long[] taskIds) {
+public record Batch(long[][] inputIds, long[][] attentionMask, long[][] labels, long[] taskIds)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     public static final long IGNORE_INDEX = -100;
 
