@@ -39,7 +39,7 @@ public final class GradientAccumulator {
      * buffers once.
      */
     public GradientAccumulator(Map<String, INDArray> params, int microBatches, Deque<Map<String, INDArray>> spare) {
-        this.sums = new PairwiseSums(params, microBatches, spare);
+        this.sums = new PairwiseSums(PairwiseSums.shapesOf(params), microBatches, spare);
         this.losses = new double[microBatches];
         this.tokens = new long[microBatches];
         this.reported = new boolean[microBatches];

@@ -49,7 +49,7 @@ public final class PairwiseSums {
         }
     }
 
-    private final Map<String, INDArray> params;
+    private final Map<String, long[]> shapes;
     private final int count;
     private final int levels;
     private final Deque<Map<String, INDArray>> spare;
@@ -58,20 +58,27 @@ public final class PairwiseSums {
     private final BitSet covered = new BitSet();
 
     /**
-     * @param params the trainable weights by name: the names and shapes of the sums
+     * @param shapes the shape of each weight's sum, by weight name (e.g. {@link #shapesOf} the trainable weights)
      * @param count  n, the micro-batches of the step (≥ 1)
      * @param spare  a pool of buffer sets (weight name → FLOAT array) to take from and return to; kept to
      *               {@code ⌈log₂ n⌉ + 1} sets
      */
-    public PairwiseSums(Map<String, INDArray> params, int count, Deque<Map<String, INDArray>> spare) {
+    public PairwiseSums(Map<String, long[]> shapes, int count, Deque<Map<String, INDArray>> spare) {
         if (count < 1) {
             throw new IllegalArgumentException("a step has at least one micro-batch, got " + count);
         }
-        this.params = params;
+        this.shapes = shapes;
         this.count = count;
         this.levels = 32 - Integer.numberOfLeadingZeros(count - 1);
         this.spare = spare;
         this.spareLimit = levels + 1;
+    }
+
+    /** The shapes of {@code arrays}, by name, in their order. */
+    public static Map<String, long[]> shapesOf(Map<String, INDArray> arrays) {
+        Map<String, long[]> out = new LinkedHashMap<>();
+        arrays.forEach((k, v) -> out.put(k, v.shape()));
+        return out;
     }
 
     /** n, the micro-batches summed. */
@@ -200,8 +207,8 @@ public final class PairwiseSums {
         Map<String, INDArray> buffers = spare.poll();
         if (buffers == null) {
             buffers = new LinkedHashMap<>();
-            for (Map.Entry<String, INDArray> e : params.entrySet()) {
-                buffers.put(e.getKey(), Nd4j.create(DataType.FLOAT, e.getValue().shape(), 'c'));
+            for (Map.Entry<String, long[]> e : shapes.entrySet()) {
+                buffers.put(e.getKey(), Nd4j.create(DataType.FLOAT, e.getValue(), 'c'));
             }
         }
         for (Map.Entry<String, INDArray> e : buffers.entrySet()) {
@@ -213,14 +220,14 @@ public final class PairwiseSums {
     /** {@code values} restricted to the weights, in FLOAT, after checking names and shapes. */
     private Map<String, INDArray> checked(Map<String, INDArray> values, String what) {
         Map<String, INDArray> out = new LinkedHashMap<>();
-        for (Map.Entry<String, INDArray> e : params.entrySet()) {
+        for (Map.Entry<String, long[]> e : shapes.entrySet()) {
             INDArray g = values.get(e.getKey());
             if (g == null) {
                 throw new MorException(what + " has no gradient for trainable '" + e.getKey() + "'");
             }
-            if (!Arrays.equals(g.shape(), e.getValue().shape())) {
+            if (!Arrays.equals(g.shape(), e.getValue())) {
                 throw new MorException("gradient of '" + e.getKey() + "' has shape " + Arrays.toString(g.shape())
-                        + "; expected the weight's shape " + Arrays.toString(e.getValue().shape()));
+                        + "; expected the weight's shape " + Arrays.toString(e.getValue()));
             }
             out.put(e.getKey(), g.dataType() == DataType.FLOAT ? g : g.castTo(DataType.FLOAT));
         }

@@ -24,6 +24,7 @@ class PairwiseSumsTest {
     private static final Map<String, INDArray> PARAMS = Map.of(
             "a", Nd4j.zeros(DataType.FLOAT, 3, 5), // [3, 5]
             "b", Nd4j.zeros(DataType.FLOAT, 7)); // [7]
+    private static final Map<String, long[]> SHAPES = PairwiseSums.shapesOf(PARAMS);
 
     /** n micro-batches of gradients whose elements span 40 binades, so that the order of additions shows. */
     private static List<Map<String, INDArray>> gradients(int n, long seed) {
@@ -44,7 +45,7 @@ class PairwiseSumsTest {
     }
 
     private static Map<String, float[]> inOrder(List<Map<String, INDArray>> g) {
-        PairwiseSums s = new PairwiseSums(PARAMS, g.size(), new ArrayDeque<>());
+        PairwiseSums s = new PairwiseSums(SHAPES, g.size(), new ArrayDeque<>());
         for (int i = 0; i < g.size(); i++) {
             s.addMicroBatch(i, g.get(i));
         }
@@ -96,7 +97,7 @@ class PairwiseSumsTest {
                 int start = 0;
                 while (start < n) {
                     int end = start + 1 + rng.nextInt(n - start);
-                    PairwiseSums run = new PairwiseSums(PARAMS, n, new ArrayDeque<>());
+                    PairwiseSums run = new PairwiseSums(SHAPES, n, new ArrayDeque<>());
                     for (int i = start; i < end; i++) {
                         run.addMicroBatch(i, g.get(i));
                     }
@@ -107,9 +108,9 @@ class PairwiseSumsTest {
                 // merge the blocks in a random order, part of them first in an intermediate sum (a tree level)
                 Collections.shuffle(blocks, rng);
                 int cut = rng.nextInt(blocks.size() + 1);
-                PairwiseSums level = new PairwiseSums(PARAMS, n, new ArrayDeque<>());
+                PairwiseSums level = new PairwiseSums(SHAPES, n, new ArrayDeque<>());
                 blocks.subList(0, cut).forEach(level::add);
-                PairwiseSums root = new PairwiseSums(PARAMS, n, new ArrayDeque<>());
+                PairwiseSums root = new PairwiseSums(SHAPES, n, new ArrayDeque<>());
                 level.pending().forEach(root::add);
                 blocks.subList(cut, blocks.size()).forEach(root::add);
                 assertTrue(root.complete());
@@ -127,7 +128,7 @@ class PairwiseSumsTest {
         for (int n : new int[] {1, 2, 5, 8, 13, 16}) {
             int levels = 32 - Integer.numberOfLeadingZeros(n - 1);
             List<Map<String, INDArray>> g = gradients(n, n);
-            PairwiseSums s = new PairwiseSums(PARAMS, n, pool);
+            PairwiseSums s = new PairwiseSums(SHAPES, n, pool);
             int most = 0;
             for (int i = 0; i < n; i++) {
                 s.addMicroBatch(i, g.get(i));
@@ -143,7 +144,7 @@ class PairwiseSumsTest {
     @Test
     void aMicroBatchAddedTwiceOrMissingIsAnError() {
         List<Map<String, INDArray>> g = gradients(4, 9);
-        PairwiseSums s = new PairwiseSums(PARAMS, 4, new ArrayDeque<>());
+        PairwiseSums s = new PairwiseSums(SHAPES, 4, new ArrayDeque<>());
         s.addMicroBatch(0, g.get(0));
         s.addMicroBatch(1, g.get(1));
         MorException twice = assertThrows(MorException.class, () -> s.addMicroBatch(1, g.get(1)));
