@@ -4,6 +4,7 @@ import dev.mor4j.llama.train.MicroBatchGradients;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.TaskContext;
 import org.apache.spark.broadcast.Broadcast;
@@ -16,7 +17,14 @@ import org.apache.spark.broadcast.Broadcast;
  */
 final class PartitionWork {
 
+    private static final AtomicInteger FAULTS = new AtomicInteger();
+
     private PartitionWork() {
+    }
+
+    /** Faults injected in this JVM so far (tests, local mode). */
+    static int faultsInjected() {
+        return FAULTS.get();
     }
 
     /**
@@ -48,6 +56,7 @@ final class PartitionWork {
             for (MicroBatchTask t : mine) {
                 part.add(t.index(), gradients.compute(step, t.index(), t.microBatch()));
                 if (fail) {
+                    FAULTS.incrementAndGet();
                     throw new IllegalStateException("injected fault: step " + step + ", partition " + partition
                             + ", first attempt, after micro-batch " + t.index());
                 }

@@ -54,11 +54,25 @@ final class SparkSteps implements StepGradients {
             JavaRDD<MicroBatchTask> rdd = sc.parallelize(work, k);
             total = rdd.mapPartitionsWithIndex((p, it) -> PartitionWork.run(s, step, n, weights, p, it), false)
                     .treeAggregate(StepPart.empty(s, n), StepPart::merge, StepPart::merge);
+        } catch (RuntimeException e) {
+            if (e instanceof MorException) {
+                throw e;
+            }
+            throw failed(step, e);
+        } catch (Exception e) { // SparkException, which Scala throws undeclared
+            throw failed(step, e);
         } finally {
             weights.destroy();
         }
         total.drainInto(into, run.routerStats());
         traffic.record(snapshot.bytes(), serializedSize(work), total.partitionBytes(), k, total.executors());
+    }
+
+    /** One line saying that the step's job failed (after Spark's retries) and why. */
+    private static MorException failed(long step, Exception e) {
+        String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
+        return new MorException("step " + (step + 1) + ": the Spark job failed after its task retries: " + why
+                + " (the last checkpoint resumes the run)", e);
     }
 
     /** Bytes of {@code o} in Java serialization (as Spark ships a task's data). */
