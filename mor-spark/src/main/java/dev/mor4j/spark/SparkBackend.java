@@ -65,9 +65,14 @@ public final class SparkBackend implements StepBackend {
     }
 
     private static JavaSparkContext context(String master) {
-        SparkConf conf = new SparkConf().setAppName("mor4j finetune");
+        SparkConf conf = new SparkConf().setAppName("mor4j finetune")
+                .setIfMissing("spark.ui.showConsoleProgress", "false"); // the run prints its own progress
         if (master != null && !master.isEmpty()) {
             conf.setMaster(master);
+            if (master.startsWith("local")) { // one JVM: no need to resolve this machine's network name
+                conf.setIfMissing("spark.driver.host", "localhost")
+                        .setIfMissing("spark.driver.bindAddress", "127.0.0.1");
+            }
         } else if (!conf.contains("spark.master")) {
             throw new MorException("--spark without a master URL takes the master from spark-submit, but none is"
                     + " configured; give one, e.g. --spark local[2] or --spark spark://host:7077");

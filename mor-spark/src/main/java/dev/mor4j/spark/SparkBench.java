@@ -128,8 +128,8 @@ public final class SparkBench {
             public void onStep(StepMetrics m) {
                 seconds.add(m.elapsedSeconds() - last);
                 last = m.elapsedSeconds();
-                System.err.printf(Locale.ROOT, "step %d: %.2f s, loss %.4f%n", m.step(), seconds.get(seconds.size() - 1),
-                        m.loss());
+                System.err.printf(Locale.ROOT, "step %d: %.2f s, loss %.4f%n", m.step(),
+                        seconds.get(seconds.size() - 1), m.loss());
             }
         };
         String master = a.get("master");

@@ -25,7 +25,8 @@ class SparkFaultTest {
             spark.injectFault(1, 1); // step 2's second partition, after its first micro-batch
             retried = SparkFixtures.fineTune(3, 11, tmp.resolve("spark"), spark, null).train();
         }
-        assertEquals(before + 1, PartitionWork.faultsInjected(), "the fault was injected once, then the task ran again");
+        assertEquals(before + 1, PartitionWork.faultsInjected(),
+                "the fault was injected once, then the task ran again");
         for (int i = 0; i < 3; i++) {
             assertEquals(here.steps().get(i).loss(), retried.steps().get(i).loss(), 0.0, "loss of step " + (i + 1));
         }
@@ -39,7 +40,8 @@ class SparkFaultTest {
             spark.injectFault(0, 0);
             MorException e = assertThrows(MorException.class,
                     () -> SparkFixtures.fineTune(1, 11, tmp, spark, null).train());
-            assertTrue(e.getMessage().startsWith("step 1: the Spark job failed after its task retries: "), e.getMessage());
+            assertTrue(e.getMessage().startsWith("step 1: the Spark job failed after its task retries: "),
+                    e.getMessage());
             assertTrue(e.getMessage().contains("injected fault: step 0, partition 0, first attempt"), e.getMessage());
             assertEquals(1, e.getMessage().lines().count(), e.getMessage());
         }

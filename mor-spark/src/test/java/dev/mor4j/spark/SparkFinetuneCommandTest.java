@@ -92,8 +92,8 @@ class SparkFinetuneCommandTest {
         }
         assertArrayEquals(Files.readAllBytes(here.resolve(AdapterFiles.WEIGHTS)),
                 Files.readAllBytes(spark.resolve(AdapterFiles.WEIGHTS)), "the saved adapters are the same bytes");
-        assertEquals(Files.readString(here.resolve(RouterStats.FILE)), Files.readString(spark.resolve(RouterStats.FILE)),
-                "router statistics");
+        assertEquals(Files.readString(here.resolve(RouterStats.FILE)),
+                Files.readString(spark.resolve(RouterStats.FILE)), "router statistics");
         assertTrue(Files.isRegularFile(spark.resolve("loss.png")) && Files.isRegularFile(spark.resolve("router.png")));
     }
 

@@ -59,12 +59,14 @@ class SparkResumeTest {
         }
         assertArrayEquals(Files.readAllBytes(straight.resolve(AdapterFiles.WEIGHTS)),
                 Files.readAllBytes(run.resolve(AdapterFiles.WEIGHTS)), "the same adapter bytes");
-        assertEquals(Files.readString(straight.resolve(RouterStats.FILE)), Files.readString(run.resolve(RouterStats.FILE)));
+        assertEquals(Files.readString(straight.resolve(RouterStats.FILE)),
+                Files.readString(run.resolve(RouterStats.FILE)));
         List<JsonNode> a = MetricsFile.read(straight.resolve(MetricsLog.FILE));
         List<JsonNode> b = MetricsFile.read(run.resolve(MetricsLog.FILE));
         assertEquals(5, b.size(), "step 3 once, from the resumed driver");
         for (int i = 0; i < 5; i++) {
-            assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), 0.0, "loss of step " + (i + 1));
+            assertEquals(a.get(i).get("loss").asDouble(), b.get(i).get("loss").asDouble(), 0.0,
+                    "loss of step " + (i + 1));
         }
     }
 }

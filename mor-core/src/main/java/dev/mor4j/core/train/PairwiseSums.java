@@ -54,7 +54,8 @@ public final class PairwiseSums {
     private final int levels;
     private final Deque<Map<String, INDArray>> spare;
     private final int spareLimit;
-    private final TreeMap<Long, Map<String, INDArray>> pending = new TreeMap<>(); // (first micro-batch, level) → sums
+    private final TreeMap<Long, Map<String, INDArray>> pending = new TreeMap<>(); // (first micro-batch, level) → sums,
+                                                                                   // each shaped like its weight
     private final BitSet covered = new BitSet();
 
     /**
@@ -125,7 +126,7 @@ public final class PairwiseSums {
                 index >>= 1;
                 continue;
             }
-            Map<String, INDArray> other = pending.remove(key(level, sibling));
+            Map<String, INDArray> other = pending.remove(key(level, sibling)); // each shaped like its weight
             if (other == null) {
                 break;
             }
