@@ -24,6 +24,14 @@ public final class RandomLlama {
         return new LlamaConfig(4096, 11008, layers, 32, 32, 128, 1e-5, 10000.0, false, 32000, 4096, 1, List.of(2));
     }
 
+    /**
+     * A tiny LLaMA shape for checking that a benchmark runs (not for timing): hidden 64, intermediate 176, 4 heads of
+     * 16, vocabulary 32000, with {@code layers} decoder layers.
+     */
+    public static LlamaConfig tiny(int layers) {
+        return new LlamaConfig(64, 176, layers, 4, 4, 16, 1e-5, 10000.0, false, 32000, 4096, 1, List.of(2));
+    }
+
     /** Random weights for {@code config}, drawn from ND4J's generator seeded with {@code seed}. */
     public static LlamaWeights weights(LlamaConfig config, long seed) {
         Map<String, long[]> shapes = LlamaWeights.expectedShapes(config);

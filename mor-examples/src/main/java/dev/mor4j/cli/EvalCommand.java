@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.adapter.TaskSelection;
 import dev.mor4j.llama.eval.ContinuationEncoder;
 import dev.mor4j.llama.eval.EvalFiles;
 import dev.mor4j.llama.eval.MultipleChoiceEval;
@@ -19,8 +20,10 @@ import dev.mor4j.llama.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -31,7 +34,8 @@ import picocli.CommandLine.Option;
         description = {"Evaluate a model: zero-shot multiple choice by log-likelihood (--tasks) and perplexity (--texts).",
             "Tasks: JSONL rows {\"task\", \"context\", \"choices\": [...], \"label\": i}; each choice is appended to the",
             "context as written. Prints n, acc and acc_norm per task and over all rows.",
-            "Texts: JSONL rows {\"text\": ...}; perplexity is exp of the mean NLL over every token after BOS."})
+            "Texts: JSONL rows {\"text\": ...}; perplexity is exp of the mean NLL over every token after BOS.",
+            "A MoRE adapter needs --task NAME, or --task auto: one task per item (from its context) or text."})
 final class EvalCommand implements Callable<Integer> {
 
     @Mixin
@@ -65,6 +69,8 @@ final class EvalCommand implements Callable<Integer> {
         LlamaModel m = inputs.loadModel();
         Tokenizer tok = inputs.loadTokenizer();
         LlamaAdapters adapters = inputs.loadAdapters(m);
+        Map<String, Integer> picks = new LinkedHashMap<>(); // task name → prompts that picked it (--task auto)
+        TaskSelection selection = inputs.taskSelection(m, adapters, pick -> picks.merge(pick.name(), 1, Integer::sum));
         LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), false) : adapters.graph(m.weights(), false, false);
         TokenScorer scorer = new TokenScorer(graph, batchSize);
         PrintStream stdout = System.out;
@@ -74,17 +80,23 @@ final class EvalCommand implements Callable<Integer> {
         if (inputs.adapter != null) {
             result.put("adapter", inputs.adapter.toString());
         }
+        if (selection != null) {
+            result.put("task", inputs.task);
+        }
         if (items != null) {
-            MultipleChoiceEval.Report report = new MultipleChoiceEval(new ContinuationEncoder(tok, !noBos), scorer).run(items);
+            MultipleChoiceEval.Report report =
+                    new MultipleChoiceEval(new ContinuationEncoder(tok, !noBos), scorer, selection).run(items);
             printTable(stdout, report);
             ObjectNode perTask = result.putObject("tasks");
             for (TaskResult t : report.tasks()) {
                 put(perTask.putObject(t.task()), t);
             }
             put(result.putObject(MultipleChoiceEval.ALL), report.overall());
+            reportPicks(picks, "items", result);
         }
         if (textRows != null) {
-            Perplexity.Result p = new Perplexity(tok, scorer).compute(textRows);
+            Perplexity.Result p = new Perplexity(tok, scorer, selection).compute(textRows);
+            reportPicks(picks, "texts", result);
             stdout.printf(Locale.ROOT, "perplexity: %d texts, %d tokens, mean NLL %.4f, perplexity %.4f%n",
                     p.texts(), p.tokens(), p.meanNll(), p.perplexity());
             ObjectNode n = result.putObject("perplexity");
@@ -99,6 +111,23 @@ final class EvalCommand implements Callable<Integer> {
             System.err.println("wrote " + out);
         }
         return 0;
+    }
+
+    /** With {@code --task auto}: prints and records how many prompts picked each task, then forgets them. */
+    private static void reportPicks(Map<String, Integer> picks, String what, ObjectNode result) {
+        if (picks.isEmpty()) {
+            return;
+        }
+        int n = picks.values().stream().mapToInt(Integer::intValue).sum();
+        StringBuilder line = new StringBuilder("task auto over " + n + " " + what + ":");
+        ObjectNode all = result.has("auto_picks") ? (ObjectNode) result.get("auto_picks") : result.putObject("auto_picks");
+        ObjectNode node = all.putObject(what);
+        picks.forEach((task, count) -> {
+            line.append(' ').append(task).append(' ').append(count);
+            node.put(task, count);
+        });
+        System.err.println(line);
+        picks.clear();
     }
 
     private static void printTable(PrintStream out, MultipleChoiceEval.Report report) {

@@ -140,6 +140,12 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--group-by-length", description = "Batch examples of similar length together.")
     boolean groupByLength;
 
+    @Option(names = "--packing", paramLabel = "WHEN", defaultValue = "on",
+            description = "on: pack each micro-batch's examples into rows of at most the longest example's length, each"
+                    + " attending only to itself with positions from 0 (same loss and gradients, fewer padding"
+                    + " positions); off: right-pad one example per row as transformers does (default: ${DEFAULT-VALUE}).")
+    String packing;
+
     @Option(names = "--loss-reduction", paramLabel = "NAME", defaultValue = "mean",
             description = "mean over a batch's answer tokens, or sum (default: ${DEFAULT-VALUE}).")
     String lossReduction;
@@ -236,8 +242,8 @@ final class FinetuneCommand implements Callable<Integer> {
         ProgressReporter progress = new ProgressReporter(err, steps, System.console() != null);
         // built (and its memory plan checked) before anything in the output directory changes
         LlamaFineTune ft = LlamaFineTune.builder(llama, adapters, examples).trainConfig(trainConfig)
-                .options(s.options()).outputDir(outDir).baseModelName(s.model()).messages(err::println)
-                .recompute(recompute).listener(progress).backend(backend).build();
+                .options(s.options()).packing(s.packed()).outputDir(outDir).baseModelName(s.model())
+                .messages(err::println).recompute(recompute).listener(progress).backend(backend).build();
         if (clear) {
             RunDirectory.clearPreviousRun(outDir);
         }
@@ -262,7 +268,7 @@ final class FinetuneCommand implements Callable<Integer> {
         } else {
             err.println("router.png: not drawn, " + s.method() + " has no router");
         }
-        printSummary(outDir, result, lossPng, routerPng);
+        printSummary(outDir, result, lossPng, routerPng, ft.data().packing());
         if (backend != null) {
             backend.summary().forEach(System.out::println);
         }
@@ -277,7 +283,7 @@ final class FinetuneCommand implements Callable<Integer> {
         FinetuneSettings given = new FinetuneSettings(path(model), path(tokenizer), path(data), maxLen, strict, method,
                 router, topK, experts, rank, alpha, dropout, targets, lr, schedule, warmupRatio, epochs, maxSteps,
                 batch, gradAccum, seed, saveSteps, saveTotalLimit, weightDecay, maxGradNorm, groupByLength,
-                lossReduction);
+                lossReduction, packing);
         ObjectNode flags = JSON.valueToTree(given);
         ObjectNode merged;
         if (resumedRun == null) {
@@ -296,6 +302,9 @@ final class FinetuneCommand implements Callable<Integer> {
             }
             if (parsed.hasMatchedOption("--max-steps")) {
                 merged.remove("epochs");
+            }
+            if (!merged.hasNonNull("packing")) {
+                merged.put("packing", "off"); // a run from before --packing padded its batches: resume it bit for bit
             }
         }
         if (!merged.hasNonNull("epochs") && !merged.hasNonNull("max_steps")) {
@@ -372,11 +381,12 @@ final class FinetuneCommand implements Callable<Integer> {
         return n;
     }
 
-    private static void printSummary(Path outDir, FineTuneResult r, Path lossPng, Path routerPng) {
+    private static void printSummary(Path outDir, FineTuneResult r, Path lossPng, Path routerPng, boolean packed) {
         PrintStream o = System.out;
         o.println("output: " + outDir);
         o.println("adapter: " + r.adapter());
         o.println("steps: " + r.globalStep() + " (" + r.steps().size() + " in this run)");
+        o.println("tokens: " + r.tokens().format() + (packed ? ", packed" : ", padded"));
         int n = Math.min(5, r.steps().size() / 2);
         if (n > 0) {
             o.printf(Locale.ROOT, "loss: %.4f -> %.4f (mean of the first and last %d steps of this run)%n",

@@ -46,12 +46,14 @@ record FinetuneSettings(
         double weightDecay,
         double maxGradNorm,
         boolean groupByLength,
-        String lossReduction) {
+        String lossReduction,
+        String packing) {
 
     static final List<String> METHODS = List.of("mor", "lora", "dora", "moelora");
     static final List<String> ROUTERS = List.of("softmax", "mean", "balanced", "topk");
     static final List<String> SCHEDULES = List.of("linear", "cosine", "constant");
     static final List<String> REDUCTIONS = List.of("mean", "sum");
+    static final List<String> SWITCHES = List.of("on", "off");
 
     /** Checks the values a flag can get wrong; the records built from them check the rest. */
     void validate() {
@@ -59,6 +61,7 @@ record FinetuneSettings(
         oneOf("--router", router, ROUTERS);
         oneOf("--schedule", schedule, SCHEDULES);
         oneOf("--loss-reduction", lossReduction, REDUCTIONS);
+        oneOf("--packing", packing, SWITCHES);
         atLeast("--max-len", maxLen, 2);
         atLeast("--rank", rank, 1);
         atLeast("--experts", experts, 1);
@@ -107,6 +110,11 @@ record FinetuneSettings(
                 .lrScheduler(LrSchedulerType.valueOf(schedule.toUpperCase(Locale.ROOT))).maxSteps(steps)
                 .gradientAccumulationSteps(gradAccum).maxGradNorm(maxGradNorm).seed(seed).saveSteps(saveSteps)
                 .saveTotalLimit(saveTotalLimit).build();
+    }
+
+    /** Whether micro-batches are packed ({@code --packing on}). */
+    boolean packed() {
+        return packing.equals("on");
     }
 
     FineTuneOptions options() {

@@ -1,5 +1,8 @@
 package dev.mor4j.cli;
 
+import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.adapter.MoreTasks;
+import dev.mor4j.llama.adapter.TaskSelection;
 import dev.mor4j.llama.generate.GenerationConfig;
 import dev.mor4j.llama.generate.GenerationResult;
 import dev.mor4j.llama.generate.Generator;
@@ -15,7 +18,8 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true,
         description = {"Generate text from a prompt; prints the generated text on standard output.",
             "The prompt is put in the Tulu chat format (<|user|>\\n{prompt}\\n<|assistant|>\\n) unless --no-chat,",
-            "and tokenized with BOS. Greedy at temperature 0 (the default); otherwise sampled from the top-p nucleus."})
+            "and tokenized with BOS. Greedy at temperature 0 (the default); otherwise sampled from the top-p nucleus.",
+            "A MoRE adapter needs --task NAME or --task auto (the pick is printed on standard error)."})
 final class GenerateCommand implements Callable<Integer> {
 
     @Mixin
@@ -44,7 +48,10 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationConfig config = new GenerationConfig(maxNewTokens, temperature, topP, seed);
         LlamaModel m = inputs.loadModel();
         Tokenizer tok = inputs.loadTokenizer();
-        Generator generator = Generator.withKvCache(m.weights(), inputs.loadAdapters(m), tok);
+        LlamaAdapters adapters = inputs.loadAdapters(m);
+        TaskSelection tasks = inputs.taskSelection(m, adapters,
+                pick -> System.err.println(CliTasks.describe(pick, MoreTasks.names(adapters))));
+        Generator generator = Generator.withKvCache(m.weights(), adapters, tok, tasks);
         GenerationResult r = noChat ? generator.complete(prompt, config) : generator.chat(prompt, config);
         System.out.println(r.text());
         System.out.flush();

@@ -6,17 +6,23 @@ import dev.mor4j.core.safetensors.ShardPlan;
 import dev.mor4j.core.safetensors.ShardedCheckpointWriter;
 import dev.mor4j.llama.adapter.AdapterMerge;
 import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.adapter.MoreExport;
+import dev.mor4j.llama.adapter.MoreTasks;
 import dev.mor4j.llama.model.LlamaModel;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code mor merge}: fold a LoRA/DoRA adapter into the base model and write a new checkpoint directory. */
+/**
+ * {@code mor merge}: fold a LoRA/DoRA adapter, or one task of a MoRE adapter, into the base model and write a new
+ * checkpoint directory.
+ */
 @Command(name = "merge", mixinStandardHelpOptions = true,
         description = {"Fold a LoRA or DoRA adapter into the base weights (PEFT's merge_and_unload) and write a",
             "Hugging Face model directory as save_pretrained does (config.json, model.safetensors or 5 GB shards",
             "with model.safetensors.index.json, tokenizer files), in the base checkpoint's dtype.",
+            "A MoRE adapter is merged for one task (--task NAME): each module's chosen rank of that task.",
             "MoR and MoELoRA adapters are refused: their routers depend on the input."})
 final class MergeCommand implements Callable<Integer> {
 
@@ -28,6 +34,10 @@ final class MergeCommand implements Callable<Integer> {
 
     @Option(names = "--out", required = true, description = "New model directory (must not exist or be empty).")
     Path out;
+
+    @Option(names = "--task", paramLabel = "NAME",
+            description = "MoRE adapters (required with one): the task whose chosen ranks are folded in.")
+    String task;
 
     @Option(names = "--dtype", defaultValue = "auto",
             description = "Stored type of the merged weights: auto (the type most of the base checkpoint's weights are"
@@ -46,9 +56,18 @@ final class MergeCommand implements Callable<Integer> {
         CliFiles.refuseOverwritingInput(out, model, adapter);
         LlamaModel m = LlamaModel.load(model);
         LlamaAdapters a = LlamaAdapters.load(m.weights(), adapter);
-        ShardPlan plan = AdapterMerge.write(m, a, out, stored, shardBytes);
+        String what = adapter.toString();
+        ShardPlan plan;
+        if (MoreTasks.isMore(a)) {
+            int id = CliTasks.named(task, a, adapter);
+            plan = MoreExport.merge(m, a, id, out, stored, shardBytes);
+            what += " task " + task + " (ranks " + MoreTasks.chosenRanks(a, id).values() + ")";
+        } else {
+            CliTasks.refuseWithoutMore(task, a, adapter);
+            plan = AdapterMerge.write(m, a, out, stored, shardBytes);
+        }
         DType written = plan.shards().get(0).tensors().get(0).dtype();
-        System.err.printf("merged %s (%d modules) into %s (%s, %d file%s)%n", adapter, a.layers().size(), out,
+        System.err.printf("merged %s (%d modules) into %s (%s, %d file%s)%n", what, a.layers().size(), out,
                 written.torchName(), plan.shards().size(), plan.isSharded() ? "s and an index" : "");
         return 0;
     }

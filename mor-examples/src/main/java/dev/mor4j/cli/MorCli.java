@@ -13,7 +13,8 @@ import picocli.CommandLine.Option;
 @Command(name = "mor", mixinStandardHelpOptions = true, version = "mor4j 0.1.0",
         description = "Fine-tune LLaMA models with Mixture-of-Ranks (MoR), LoRA, DoRA and MoELoRA adapters.",
         subcommands = {FinetuneCommand.class, ForwardCommand.class, GenerateCommand.class, EvalCommand.class,
-            MergeCommand.class, TokenizeCommand.class, EncodeCommand.class, CommandLine.HelpCommand.class})
+            MergeCommand.class, ExportLoraCommand.class, TokenizeCommand.class, EncodeCommand.class,
+            CommandLine.HelpCommand.class})
 public final class MorCli {
 
     /** Exit code for errors in the user's input (files, keys, shapes, flags). */
@@ -21,8 +22,12 @@ public final class MorCli {
     /** Exit code for unexpected failures. */
     public static final int EXIT_INTERNAL = 1;
 
+    /** The logger of SameDiff's "No fields found for property name …" warnings, silenced unless --verbose. */
+    private static final String ND4J_FIELD_WARNINGS =
+            "org.slf4j.simpleLogger.log.org.nd4j.autodiff.functions.DifferentialFunction";
+
     @Option(names = "--verbose", scope = CommandLine.ScopeType.INHERIT,
-            description = "Print stack traces of errors.")
+            description = "Print stack traces of errors, and ND4J's internal warnings.")
     boolean verbose;
 
     public static void main(String[] args) {
@@ -31,6 +36,10 @@ public final class MorCli {
 
     /** Runs the command line and returns the exit code (for tests and embedding). */
     public static int run(String... args) {
+        if (java.util.Arrays.asList(args).contains("--verbose")) {
+            // before the first logger exists: a system property overrides simplelogger.properties
+            System.setProperty(ND4J_FIELD_WARNINGS, "warn");
+        }
         QuietStdout.install();
         return execute(args);
     }

@@ -46,6 +46,9 @@ class FinetuneCommandTest {
         assertTrue(r.err().contains("data: 16 conversations from 16 lines, 0 bad lines skipped"), r.err());
         assertTrue(r.err().contains("step 3/3  loss "), r.err());
         assertTrue(r.out().contains("adapter: " + run.toAbsolutePath()), r.out());
+        assertTrue(Pattern.compile("tokens: [0-9,]+ real of [0-9,]+ computed \\([0-9.]+ % padding\\); 12 examples in"
+                + " [0-9]+ rows, packed").matcher(r.out()).find(), r.out());
+        assertTrue(r.err().contains("micro-batches: 4 examples each, packed into rows of at most"), r.err());
 
         JsonNode adapter = JSON.readTree(run.resolve(AdapterFiles.CONFIG).toFile());
         assertEquals("MOR", adapter.get("peft_type").asText());
@@ -76,16 +79,21 @@ class FinetuneCommandTest {
         assertTrue(s.get("data").asText().endsWith("tulu_v2_sample.jsonl"));
         assertEquals(3, cfg.get("train").get("max_steps").asInt());
         assertEquals(16, cfg.get("examples").asInt());
+        assertEquals("on", s.get("packing").asText());
 
         // a second run into the same directory must say how to go on
         CliTestSupport.Run again = CliTestSupport.run(null, "finetune", "--out", run.toString(), "--max-steps", "3");
         assertEquals(MorCli.EXIT_INPUT, again.exitCode());
         assertTrue(again.err().contains("holds a previous run; continue it with --resume"), again.err());
 
-        // resuming takes the run's settings and continues its metrics
+        // resuming takes the run's settings and continues its metrics; a run from before --packing stays padded
+        com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode) cfg;
+        ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove("packing");
+        Files.writeString(run.resolve("config.json"), JSON.writeValueAsString(old));
         CliTestSupport.Run resumed = CliTestSupport.run(null, "finetune", "--resume", run.toString(), "--max-steps", "4");
         assertEquals(0, resumed.exitCode(), resumed.err());
         assertTrue(resumed.err().contains("resuming from " + run.resolve("checkpoint-3").toAbsolutePath()), resumed.err());
+        assertTrue(resumed.out().contains("4 examples in 4 rows, padded"), resumed.out());
         List<JsonNode> m = metrics(run);
         assertEquals(4, m.size());
         for (int i = 0; i < 4; i++) {
@@ -95,6 +103,7 @@ class FinetuneCommandTest {
         assertEquals(4, cfg2.get("train").get("max_steps").asInt());
         assertEquals(0.01, cfg2.get("settings").get("lr").asDouble());
         assertTrue(cfg2.get("resumed_from").asText().endsWith("checkpoint-3"));
+        assertEquals("off", cfg2.get("settings").get("packing").asText());
         assertTrue(Files.isDirectory(run.resolve("checkpoint-4")));
 
         // --overwrite replaces the previous run's files only
@@ -179,6 +188,9 @@ class FinetuneCommandTest {
         CliTestSupport.Run both = CliTestSupport.run(null, "finetune", "--epochs", "1", "--max-steps", "3", "--out", out);
         assertEquals(MorCli.EXIT_INPUT, both.exitCode());
         assertTrue(both.err().contains("--epochs and --max-steps both given"), both.err());
+        CliTestSupport.Run packing = CliTestSupport.run(null, "finetune", "--packing", "yes", "--out", out);
+        assertEquals(MorCli.EXIT_INPUT, packing.exitCode());
+        assertTrue(packing.err().contains("--packing is 'yes'; expected one of on, off"), packing.err());
         CliTestSupport.Run resume = CliTestSupport.run(null, "finetune", "--resume", tmp.toString());
         assertEquals(MorCli.EXIT_INPUT, resume.exitCode());
         assertTrue(resume.err().contains("not the output of mor finetune"), resume.err());

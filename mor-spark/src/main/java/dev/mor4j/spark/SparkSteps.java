@@ -15,7 +15,7 @@ import org.apache.spark.broadcast.Broadcast;
 
 /**
  * One optimizer step as one Spark job, on the driver. The step's {@code n} micro-batches (built by the run's
- * {@link dev.mor4j.llama.train.TrainingData}, as in a single process) become an RDD of {@code k = min(partitions,
+ * {@link dev.mor4j.llama.train.TrainingData}, padded or packed, as in a single process) become an RDD of {@code k = min(partitions,
  * n)} partitions of consecutive micro-batches; the adapter weights are broadcast; each partition computes its
  * micro-batches on an executor ({@link PartitionWork}) and {@code treeAggregate} merges the partitions' pairwise
  * sums ({@link StepPart}) into the step's total, which goes to the trainer's accumulator with the losses and router
@@ -42,7 +42,7 @@ final class SparkSteps implements StepGradients {
         int n = into.microBatches();
         List<MicroBatchTask> work = new ArrayList<>(n);
         for (int mb = 0; mb < n; mb++) {
-            work.add(new MicroBatchTask(mb, run.data().microBatch(step, mb)));
+            work.add(new MicroBatchTask(mb, run.microBatches().microBatch(step, mb)));
         }
         AdapterSnapshot snapshot = AdapterSnapshot.of(run.adapters().weights(), spec.names());
         Broadcast<AdapterSnapshot> weights = sc.broadcast(snapshot);

@@ -65,12 +65,46 @@ public record AdapterConfig(
     /** MoRE's task-alignment temperature when the config sets none. */
     public static final double DEFAULT_TASK_TEMPERATURE = 0.05;
 
+    public AdapterConfig {
+        // PEFT writes empty patterns; an empty pattern and none mean the same
+        // kept in order: the first pattern that matches a module applies, as in PEFT
+        rankPattern = rankPattern == null || rankPattern.isEmpty() ? null
+                : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(rankPattern));
+        alphaPattern = alphaPattern == null || alphaPattern.isEmpty() ? null
+                : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(alphaPattern));
+    }
+
     /** A config without MoRE's fields or per-module patterns (LoRA, DoRA, MoR, MoELoRA). */
     public AdapterConfig(String peftType, int r, double loraAlpha, double loraDropout, List<String> targetModules,
             boolean useDora, boolean useRslora, Integer numExperts, RouterType router, Integer topK,
             Double routerAuxLossCoef, String omegaInit, String taskType, String baseModelNameOrPath) {
         this(peftType, r, loraAlpha, loraDropout, targetModules, useDora, useRslora, numExperts, router, topK,
                 routerAuxLossCoef, omegaInit, taskType, baseModelNameOrPath, null, null, null, null, null, null);
+    }
+
+    /** A LoRA config by named options, from the paper's setting (r 8, α 32, dropout 0.05, gate/up/down). */
+    public static AdapterConfigBuilder lora() {
+        return new AdapterConfigBuilder(AdapterMethod.LORA);
+    }
+
+    /** A DoRA config by named options, from the paper's setting. */
+    public static AdapterConfigBuilder dora() {
+        return new AdapterConfigBuilder(AdapterMethod.DORA);
+    }
+
+    /** A MoR config by named options, from the paper's setting (N 8, softmax router, Ω initialised to ones). */
+    public static AdapterConfigBuilder mor() {
+        return new AdapterConfigBuilder(AdapterMethod.MOR);
+    }
+
+    /** A MoE-LoRA config by named options, from the paper's setting (N 8, softmax router). */
+    public static AdapterConfigBuilder moeLora() {
+        return new AdapterConfigBuilder(AdapterMethod.MOELORA);
+    }
+
+    /** A MoRE config for the given tasks (in task-id order), by named options. */
+    public static AdapterConfigBuilder more(List<String> tasks) {
+        return new AdapterConfigBuilder(AdapterMethod.MORE).tasks(tasks);
     }
 
     /** The paper's MoR setting: r 8, α 32, N 8, dropout 0.05, softmax router, on gate/up/down projections. */

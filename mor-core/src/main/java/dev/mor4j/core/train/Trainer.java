@@ -71,9 +71,14 @@ public final class Trainer {
 
     /**
      * As {@link #Trainer(TrainConfig, Map, GradientSource)}, with each step's micro-batches computed by
-     * {@code source} as a whole (e.g. on a cluster).
+     * {@code steps} as a whole (e.g. on a cluster). A factory rather than a constructor, so that a lambda given to
+     * the constructor stays a {@link GradientSource}.
      */
-    public Trainer(TrainConfig config, Map<String, INDArray> params, StepGradients source) {
+    public static Trainer ofSteps(TrainConfig config, Map<String, INDArray> params, StepGradients steps) {
+        return new Trainer(config, params, steps);
+    }
+
+    private Trainer(TrainConfig config, Map<String, INDArray> params, StepGradients source) {
         if (params.isEmpty()) {
             throw new MorException("no trainable weights given");
         }

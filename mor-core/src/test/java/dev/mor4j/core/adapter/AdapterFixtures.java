@@ -17,8 +17,12 @@ final class AdapterFixtures {
     private AdapterFixtures() {
     }
 
-    /** A config for {@code method} with rank r, α = 2r+1 (so s is not a round number), N experts. */
+    /** A config for {@code method} with rank r, α = 2r+1 (so s is not a round number), N experts (MoRE: 3 tasks). */
     static AdapterConfig config(AdapterMethod method, int r, int experts, RouterType router, double dropout) {
+        if (method == AdapterMethod.MORE) {
+            return AdapterConfig.more(List.of("t0", "t1", "t2")).rank(r).alpha(2 * r + 1).dropout(dropout)
+                    .targetModules("up_proj").build();
+        }
         String type = method == AdapterMethod.DORA ? "LORA" : method.name();
         return new AdapterConfig(type, r, 2 * r + 1, dropout, List.of("up_proj"), method == AdapterMethod.DORA,
                 false, experts, router, Math.max(1, experts / 2), 0.05, "random", "CAUSAL_LM", null);

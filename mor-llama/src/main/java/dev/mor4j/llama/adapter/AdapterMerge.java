@@ -29,7 +29,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Face checkpoint directory as {@code save_pretrained} does: the weights in the base checkpoint's stored dtype
  * (or another one asked for), {@code model.safetensors} or shards of at most 5 GB with
  * {@code model.safetensors.index.json}. MoR and MoELoRA cannot be merged: their update depends on each token
- * through the router.
+ * through the router. A MoRE adapter is merged one task at a time, as the LoRA of that task
+ * ({@link MoreExport#merge}).
  *
  * <p>Each merged weight {@code W + s·B·A} is computed when the writer reaches it and released once written, so
  * merging needs the base model's memory plus one projection, not a second copy of the model.
@@ -51,6 +52,10 @@ public final class AdapterMerge {
 
     private static void checkMergeable(LlamaAdapters adapters) {
         AdapterMethod method = adapters.config().method();
+        if (method == AdapterMethod.MORE) {
+            throw new MorException("a MORE adapter holds one LoRA per task: merge it for one task (./mor merge --task "
+                    + "NAME, MoreExport.merge); its tasks are " + adapters.config().taskNames());
+        }
         if (method != AdapterMethod.LORA && method != AdapterMethod.DORA) {
             throw new MorException("a " + method + " adapter cannot be merged into the base weights: its router weighs "
                     + "the experts differently for every token, so no single weight matrix computes the same function; "

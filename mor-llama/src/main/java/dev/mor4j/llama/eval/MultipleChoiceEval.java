@@ -1,5 +1,6 @@
 package dev.mor4j.llama.eval;
 
+import dev.mor4j.llama.adapter.TaskSelection;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,25 +37,42 @@ public final class MultipleChoiceEval {
 
     private final ContinuationEncoder encoder;
     private final TokenScorer scorer;
+    private final TaskSelection tasks; // null without per-example adapters
 
     public MultipleChoiceEval(ContinuationEncoder encoder, TokenScorer scorer) {
+        this(encoder, scorer, null);
+    }
+
+    /**
+     * @param tasks for a MoRE adapter, chooses each item's task from its context's tokens (every choice of the item
+     *              is scored with that task); null for other adapters
+     */
+    public MultipleChoiceEval(ContinuationEncoder encoder, TokenScorer scorer, TaskSelection tasks) {
         this.encoder = encoder;
         this.scorer = scorer;
+        this.tasks = tasks;
     }
 
     /** Scores every choice of every item and aggregates. */
     public Report run(List<MultipleChoiceItem> items) {
         List<TokenScorer.Span> spans = new ArrayList<>();
+        List<Long> spanTasks = new ArrayList<>();
         for (MultipleChoiceItem item : items) {
+            Long task = null; // the item's task, picked from its first span's context
             for (String choice : item.choices()) {
                 TokenScorer.Span span = encoder.encode(item.context(), choice).span();
                 if (span.ids().length > scorer.maxSpanLength()) {
                     span = leftTruncated(span, item);
                 }
+                if (tasks != null && task == null) {
+                    task = (long) tasks.taskFor(contextOf(span)); // the context's tokens are every choice's
+                }
                 spans.add(span);
+                spanTasks.add(task == null ? -1L : task);
             }
         }
-        List<TokenScorer.Score> scored = scorer.score(spans);
+        long[] taskIds = tasks == null ? null : spanTasks.stream().mapToLong(Long::longValue).toArray(); // [spans]
+        List<TokenScorer.Score> scored = scorer.score(spans, taskIds);
         List<double[]> scores = new ArrayList<>();
         int k = 0;
         for (MultipleChoiceItem item : items) {
@@ -65,6 +83,11 @@ public final class MultipleChoiceEval {
             scores.add(s);
         }
         return aggregate(items, scores);
+    }
+
+    /** The tokens before a span's scored part: what the task is picked from. */
+    private static int[] contextOf(TokenScorer.Span span) {
+        return java.util.Arrays.copyOf(span.ids(), span.from());
     }
 
     /** As the harness, keeps the last tokens that fit; the whole continuation must fit. */

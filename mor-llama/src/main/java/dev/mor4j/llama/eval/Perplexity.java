@@ -1,8 +1,10 @@
 package dev.mor4j.llama.eval;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.llama.adapter.TaskSelection;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -38,14 +40,25 @@ public final class Perplexity {
 
     private final Tokenizer tokenizer;
     private final TokenScorer scorer;
+    private final TaskSelection tasks; // null without per-example adapters
     private final int bos;
 
     /**
      * @throws MorException when the tokenizer has no BOS token
      */
     public Perplexity(Tokenizer tokenizer, TokenScorer scorer) {
+        this(tokenizer, scorer, null);
+    }
+
+    /**
+     * @param tasks for a MoRE adapter, chooses each text's task from its first tokens (BOS and as many as one pass
+     *              takes, {@code max_position_embeddings}); every window of the text uses it. Null for other adapters.
+     * @throws MorException when the tokenizer has no BOS token
+     */
+    public Perplexity(Tokenizer tokenizer, TokenScorer scorer, TaskSelection tasks) {
         this.tokenizer = tokenizer;
         this.scorer = scorer;
+        this.tasks = tasks;
         this.bos = tokenizer.requireBosId("perplexity puts it in front of every text");
     }
 
@@ -54,19 +67,25 @@ public final class Perplexity {
      */
     public Result compute(List<String> texts) {
         List<TokenScorer.Span> spans = new ArrayList<>();
+        List<Long> spanTasks = new ArrayList<>();
         for (String text : texts) {
             int[] ids = tokenizer.encode(text, false);
             int[] all = new int[ids.length + 1];
             all[0] = bos;
             System.arraycopy(ids, 0, all, 1, ids.length);
-            spans.addAll(windows(all, scorer.maxSpanLength() - 1));
+            List<TokenScorer.Span> w = windows(all, scorer.maxSpanLength() - 1);
+            long task = tasks == null || w.isEmpty() ? -1
+                    : tasks.taskFor(Arrays.copyOf(all, Math.min(all.length, scorer.maxSpanLength() - 1)));
+            spans.addAll(w);
+            w.forEach(span -> spanTasks.add(task));
         }
         if (spans.isEmpty()) {
             throw new MorException("the texts have no token to predict");
         }
+        long[] taskIds = tasks == null ? null : spanTasks.stream().mapToLong(Long::longValue).toArray(); // [spans]
         double nll = 0;
         long n = 0;
-        for (TokenScorer.Score s : scorer.score(spans)) {
+        for (TokenScorer.Score s : scorer.score(spans, taskIds)) {
             nll -= s.logLikelihood();
             n += s.tokens();
         }
@@ -84,7 +103,7 @@ public final class Perplexity {
         for (int start = 1; start < all.length; ) {
             int end = Math.min(all.length, start + maxPositions); // predicts all[start..end)
             int first = Math.max(0, end - 1 - maxPositions); // feeds all[first..end-1)
-            out.add(new TokenScorer.Span(java.util.Arrays.copyOfRange(all, first, end), start - first));
+            out.add(new TokenScorer.Span(Arrays.copyOfRange(all, first, end), start - first));
             start = end;
         }
         return out;

@@ -79,6 +79,19 @@ public final class TokenScorer {
 
     /** Scores every span; results in the order of {@code spans}. */
     public List<Score> score(List<Span> spans) {
+        return score(spans, null);
+    }
+
+    /**
+     * Scores every span with a task id each, for adapters that adapt per example (MoRE); spans of different tasks
+     * may share a batch.
+     *
+     * @param taskIds {@code [spans]} the task id of each span; null when the adapters need none
+     */
+    public List<Score> score(List<Span> spans, long[] taskIds) {
+        if (taskIds != null && taskIds.length != spans.size()) {
+            throw new IllegalArgumentException(spans.size() + " spans but " + taskIds.length + " task ids");
+        }
         for (int i = 0; i < spans.size(); i++) {
             if (spans.get(i).ids().length > maxSpanLength()) {
                 throw new MorException("sequence " + i + " has " + spans.get(i).ids().length + " tokens; at most "
@@ -93,12 +106,12 @@ public final class TokenScorer {
         Score[] out = new Score[spans.size()];
         for (int start = 0; start < order.length; start += batchSize) {
             List<Integer> chunk = new ArrayList<>(Arrays.asList(order).subList(start, Math.min(order.length, start + batchSize)));
-            scoreBatch(spans, chunk, out);
+            scoreBatch(spans, chunk, taskIds, out);
         }
         return Arrays.asList(out);
     }
 
-    private void scoreBatch(List<Span> spans, List<Integer> chunk, Score[] out) {
+    private void scoreBatch(List<Span> spans, List<Integer> chunk, long[] taskIds, Score[] out) {
         int b = chunk.size();
         int t = 0;
         for (int i : chunk) {
@@ -114,7 +127,8 @@ public final class TokenScorer {
                 mask[r][j] = 1;
             }
         }
-        INDArray logits = LlamaForward.run(graph, new Batch(ids, mask, null), false).logits(); // [B, T, V]
+        long[] tasks = taskIds == null ? null : chunk.stream().mapToLong(i -> taskIds[i]).toArray(); // [B]
+        INDArray logits = LlamaForward.run(graph, new Batch(ids, mask, null, tasks), false).logits(); // [B, T, V]
         for (int r = 0; r < b; r++) {
             Span span = spans.get(chunk.get(r));
             double sum = 0;

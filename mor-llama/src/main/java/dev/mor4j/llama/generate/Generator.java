@@ -2,6 +2,7 @@ package dev.mor4j.llama.generate;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.adapter.TaskSelection;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import dev.mor4j.llama.tokenizer.Tokenizer;
@@ -54,14 +55,31 @@ public final class Generator {
      * @param tokenizer may be null to work on ids only
      */
     public static Generator withKvCache(LlamaWeights weights, LlamaAdapters adapters, Tokenizer tokenizer) {
+        return withKvCache(weights, adapters, tokenizer, null);
+    }
+
+    /**
+     * A generator with a key/value cache for a MoRE adapter.
+     *
+     * @param tasks chooses each prompt's task ({@link TaskSelection#fixed}, or {@code --task auto}'s
+     *              {@link dev.mor4j.llama.adapter.TaskPicker#selection}); null for adapters without tasks
+     */
+    public static Generator withKvCache(LlamaWeights weights, LlamaAdapters adapters, Tokenizer tokenizer,
+            TaskSelection tasks) {
         KvCacheForward forward = adapters == null ? new KvCacheForward(weights) : new KvCacheForward(weights, adapters);
-        return new Generator(new KvCacheStepper(forward), tokenizer, eosIds(weights, tokenizer));
+        return new Generator(new KvCacheStepper(forward, tasks), tokenizer, eosIds(weights, tokenizer));
     }
 
     /** A generator that recomputes the whole sequence for every token (no cache). */
     public static Generator recomputing(LlamaWeights weights, LlamaAdapters adapters, Tokenizer tokenizer) {
+        return recomputing(weights, adapters, tokenizer, null);
+    }
+
+    /** As {@link #recomputing(LlamaWeights, LlamaAdapters, Tokenizer)}, choosing a MoRE adapter's tasks. */
+    public static Generator recomputing(LlamaWeights weights, LlamaAdapters adapters, Tokenizer tokenizer,
+            TaskSelection tasks) {
         LlamaGraph graph = adapters == null ? LlamaGraph.base(weights, false) : adapters.graph(weights, false, false);
-        return new Generator(new RecomputingStepper(graph), tokenizer, eosIds(weights, tokenizer));
+        return new Generator(new RecomputingStepper(graph, tasks), tokenizer, eosIds(weights, tokenizer));
     }
 
     /** The config's {@code eos_token_id}s and the tokenizer's EOS id. */

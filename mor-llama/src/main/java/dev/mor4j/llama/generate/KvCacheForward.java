@@ -74,7 +74,16 @@ public final class KvCacheForward {
      * @return logits {@code [B, T, V]} and the cache of the T positions
      */
     public Step prefill(int[][] ids) {
-        Batch batch = new Batch(toLong(ids), null, null);
+        return prefill(ids, null);
+    }
+
+    /**
+     * The prompt's pass for adapters that adapt per example (MoRE).
+     *
+     * @param taskIds {@code [B]} each sequence's task id; null when the adapters need none
+     */
+    public Step prefill(int[][] ids, long[] taskIds) {
+        Batch batch = new Batch(toLong(ids), null, null, taskIds);
         Map<String, INDArray> feeds = prefill.feeds(batch, false, LlamaFeeds.Reduction.MEAN);
         return run(prefill, feeds, batch.batchSize(), batch.seqLen());
     }
@@ -88,6 +97,15 @@ public final class KvCacheForward {
      * @throws MorException when {@code P+T} exceeds {@code max_position_embeddings} or an id is out of range
      */
     public Step decode(KvCache past, int[][] ids) {
+        return decode(past, ids, null);
+    }
+
+    /**
+     * As {@link #decode(KvCache, int[][])} for adapters that adapt per example (MoRE).
+     *
+     * @param taskIds {@code [B]} each sequence's task id, the one its prefill used; null when the adapters need none
+     */
+    public Step decode(KvCache past, int[][] ids, long[] taskIds) {
         if (past.layers() != config.numHiddenLayers()) {
             throw new IllegalArgumentException("the cache has " + past.layers() + " layers, the model "
                     + config.numHiddenLayers());
@@ -123,6 +141,9 @@ public final class KvCacheForward {
         }
         feeds.put(LlamaGraph.ATTN_BIAS, bias);
         feeds.put(LlamaGraph.TOKEN_MASK, Nd4j.ones(dataType, (long) b * t, 1)); // [B·T, 1]
+        if (decode.taskCount() > 0) {
+            feeds.putAll(LlamaFeeds.tasks(new Batch(toLong(ids), null, null, taskIds), decode.taskCount(), dataType));
+        }
         for (int l = 0; l < config.numHiddenLayers(); l++) {
             feeds.put(LlamaGraph.pastKey(l), past.key(l));
             feeds.put(LlamaGraph.pastValue(l), past.value(l));

@@ -1,5 +1,6 @@
 package dev.mor4j.llama.generate;
 
+import dev.mor4j.llama.adapter.TaskSelection;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -10,11 +11,22 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
 public final class KvCacheStepper implements LogitsStepper {
 
     private final KvCacheForward forward;
+    private final TaskSelection tasks; // null without per-example adapters
     private KvCache cache; // null before start
+    private long[] taskIds; // [1]: the current sequence's task; null without per-example adapters
 
     /** @param forward the prefill and decode graphs, built once and shared by every sequence */
     public KvCacheStepper(KvCacheForward forward) {
+        this(forward, null);
+    }
+
+    /**
+     * @param tasks chooses each sequence's task from its prompt, for MoRE adapters (every step of the sequence
+     *              uses it); null for other adapters
+     */
+    public KvCacheStepper(KvCacheForward forward, TaskSelection tasks) {
         this.forward = forward;
+        this.tasks = tasks;
     }
 
     @Override
@@ -22,7 +34,8 @@ public final class KvCacheStepper implements LogitsStepper {
         if (promptIds.length == 0) {
             throw new IllegalArgumentException("the prompt has no token");
         }
-        KvCacheForward.Step s = forward.prefill(new int[][] {promptIds});
+        taskIds = tasks == null ? null : new long[] {tasks.taskFor(promptIds)};
+        KvCacheForward.Step s = forward.prefill(new int[][] {promptIds}, taskIds);
         cache = s.cache();
         return lastRow(s.logits());
     }
@@ -32,7 +45,7 @@ public final class KvCacheStepper implements LogitsStepper {
         if (cache == null) {
             throw new IllegalStateException("start a sequence first");
         }
-        KvCacheForward.Step s = forward.decode(cache, new int[][] {{tokenId}});
+        KvCacheForward.Step s = forward.decode(cache, new int[][] {{tokenId}}, taskIds);
         cache = s.cache();
         return lastRow(s.logits());
     }

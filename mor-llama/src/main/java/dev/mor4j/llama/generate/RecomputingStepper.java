@@ -1,5 +1,6 @@
 package dev.mor4j.llama.generate;
 
+import dev.mor4j.llama.adapter.TaskSelection;
 import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
@@ -13,10 +14,20 @@ import java.util.Arrays;
 public final class RecomputingStepper implements LogitsStepper {
 
     private final LlamaGraph graph;
+    private final TaskSelection tasks; // null without per-example adapters
     private long[] ids = new long[0];
+    private long[] taskIds; // [1]: the current sequence's task; null without per-example adapters
 
     /** @param graph an inference graph without a loss, built once and reused for every step */
     public RecomputingStepper(LlamaGraph graph) {
+        this(graph, null);
+    }
+
+    /**
+     * @param tasks chooses each sequence's task from its prompt, for MoRE adapters; null for other adapters
+     */
+    public RecomputingStepper(LlamaGraph graph, TaskSelection tasks) {
+        this.tasks = tasks;
         if (graph.hasLoss()) {
             throw new IllegalArgumentException("expected a graph without a loss");
         }
@@ -29,6 +40,7 @@ public final class RecomputingStepper implements LogitsStepper {
             throw new IllegalArgumentException("the prompt has no token");
         }
         ids = Arrays.stream(promptIds).asLongStream().toArray();
+        taskIds = tasks == null ? null : new long[] {tasks.taskFor(promptIds)};
         return run();
     }
 
@@ -43,7 +55,7 @@ public final class RecomputingStepper implements LogitsStepper {
     }
 
     private float[] run() {
-        LlamaForward.Result r = LlamaForward.run(graph, new Batch(new long[][] {ids}, null, null), false);
+        LlamaForward.Result r = LlamaForward.run(graph, new Batch(new long[][] {ids}, null, null, taskIds), false);
         return KvCacheStepper.lastRow(r.logits()); // of [1, T, V]
     }
 

@@ -53,10 +53,6 @@ public final class LlamaFeeds {
                 ids[i * t + j] = (int) id;
             }
         }
-        int[] positions = new int[t]; // [T]
-        for (int j = 0; j < t; j++) {
-            positions[j] = j;
-        }
         float[] bias = new float[b * t * t]; // [B, 1, T, T]
         float[] tokenMask = new float[b * t]; // [B·T, 1]
         for (int i = 0; i < b; i++) {
@@ -64,13 +60,13 @@ public final class LlamaFeeds {
             for (int q = 0; q < t; q++) {
                 tokenMask[i * t + q] = mask[q] != 0 ? 1f : 0f;
                 for (int k = 0; k < t; k++) {
-                    bias[(i * t + q) * t + k] = (k <= q && mask[k] != 0) ? 0f : MASKED;
+                    bias[(i * t + q) * t + k] = batch.attends(i, q, k) ? 0f : MASKED;
                 }
             }
         }
         Map<String, INDArray> feeds = new HashMap<>();
         feeds.put(LlamaGraph.INPUT_IDS, Nd4j.create(ids, new long[] {b, t}, DataType.INT));
-        feeds.put(LlamaGraph.POSITION_IDS, Nd4j.create(positions, new long[] {t}, DataType.INT));
+        feeds.put(LlamaGraph.POSITION_IDS, positionIds(batch));
         feeds.put(LlamaGraph.ATTN_BIAS, Nd4j.create(bias, new long[] {b, 1, t, t}, DataType.FLOAT));
         feeds.put(LlamaGraph.TOKEN_MASK, Nd4j.create(tokenMask, new long[] {(long) b * t, 1}, DataType.FLOAT));
         if (withLoss) {
@@ -113,8 +109,26 @@ public final class LlamaFeeds {
     }
 
     /**
+     * Rotary positions: {@code [T]} {@code 0 … T−1} shared by every row of an unpacked batch; {@code [B·T]} per
+     * token ({@link Batch#positions()}, restarting at 0 with each example) of a packed one.
+     */
+    private static INDArray positionIds(Batch batch) {
+        int t = batch.seqLen();
+        if (batch.isPacked()) {
+            int[] positions = batch.positions(); // [B·T]
+            return Nd4j.create(positions, new long[] {positions.length}, DataType.INT);
+        }
+        int[] positions = new int[t]; // [T]
+        for (int j = 0; j < t; j++) {
+            positions[j] = j;
+        }
+        return Nd4j.create(positions, new long[] {t}, DataType.INT);
+    }
+
+    /**
      * Next-token targets as transformers shifts them: position t is scored against {@code labels[t+1]}; the
-     * last position and every -100 are not counted.
+     * last position and every -100 are not counted, nor, in a packed batch, the last position of each example
+     * (its next position belongs to the next example).
      */
     private static void putLabels(Map<String, INDArray> feeds, LlamaConfig config, Batch batch, Reduction reduction) {
         if (batch.labels() == null) {
@@ -129,7 +143,8 @@ public final class LlamaFeeds {
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < t; j++) {
                 long row = (long) i * t + j;
-                long label = j + 1 < t ? batch.labels()[i][j + 1] : Batch.IGNORE_INDEX;
+                boolean sameExample = !batch.isPacked() || j + 1 < t && batch.exampleOf()[i][j + 1] == batch.exampleOf()[i][j];
+                long label = j + 1 < t && sameExample ? batch.labels()[i][j + 1] : Batch.IGNORE_INDEX;
                 if (label == Batch.IGNORE_INDEX) {
                     continue;
                 }

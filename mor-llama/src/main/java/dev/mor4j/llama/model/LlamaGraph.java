@@ -26,9 +26,10 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
  * {@link LlamaFeeds}):
  * <ul>
  *   <li>{@code input_ids} {@code [B, T]} INT</li>
- *   <li>{@code position_ids} {@code [T]} INT: rotary positions</li>
- *   <li>{@code attn_bias} {@code [B, 1, T, T]} FLOAT: 0 where a query may attend a key (causal and
- *       not padding), a large negative number elsewhere</li>
+ *   <li>{@code position_ids} INT: rotary positions, {@code [T]} shared by every row, or {@code [B·T]} one per
+ *       token (a packed batch, whose positions restart at 0 with each example)</li>
+ *   <li>{@code attn_bias} {@code [B, 1, T, T]} FLOAT: 0 where a query may attend a key (causal, not padding
+ *       and, in a packed batch, of the same example), a large negative number elsewhere</li>
  *   <li>{@code token_mask} {@code [B·T, 1]} FLOAT: 1 for real tokens (used by router auxiliary losses)</li>
  *   <li>with adapters that adapt per example (MoRE), {@code task_ids} {@code [E]} INT and {@code token_example}
  *       {@code [B·T, E]} ({@link dev.mor4j.core.adapter.TaskInputs})</li>
@@ -46,7 +47,8 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
  *
  * <p>A training graph computes attention in two causal query blocks ({@link CausalAttention#twoBlocks}), which
  * leaves out the scores that the causal mask would zero anyway; it therefore needs batches of at least two
- * positions (checked by {@link #feeds}), as every training example has (BOS and a label).
+ * positions (checked by {@link #feeds}), as every training example has (BOS and a label). A packed batch's
+ * block-diagonal mask zeroes a subset of what the causal mask keeps, so the blocks leave out only zeros there too.
  *
  * <p>For generation with a key/value cache ({@link #forGeneration}) the same graph is built in one of two
  * further {@linkplain KvCacheMode modes}: {@link KvCacheMode#PREFILL} also outputs each layer's keys and
@@ -210,7 +212,7 @@ public final class LlamaGraph {
         LlamaConfig c = weights.config();
         DataType dt = weights.dataType();
         SDVariable ids = sd.placeHolder(INPUT_IDS, DataType.INT, -1, -1); // [B, T]
-        SDVariable pos = sd.placeHolder(POSITION_IDS, DataType.INT, -1); // [T]
+        SDVariable pos = sd.placeHolder(POSITION_IDS, DataType.INT, -1); // [T] or [B·T]
         SDVariable bias = sd.placeHolder(ATTN_BIAS, dt, -1, 1, -1, -1); // [B, 1, T, T]
         SDVariable tokenMask = sd.placeHolder(TOKEN_MASK, dt, -1, 1); // [B·T, 1]
         adapterContext.setTokenMask(tokenMask);
@@ -219,9 +221,9 @@ public final class LlamaGraph {
         SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
 
         INDArray[] tables = weights.rotaryTables(); // 2 × [positions, hd], shared by every graph of these weights
-        SDVariable cos = sd.gather(sd.constant("rope.cos", tables[0].castTo(dt)), pos, 0); // [T, hd]
-        SDVariable sin = sd.gather(sd.constant("rope.sin", tables[1].castTo(dt)), pos, 0); // [T, hd]
-        RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, c.headDim(), dt);
+        SDVariable cos = sd.gather(sd.constant("rope.cos", tables[0].castTo(dt)), pos, 0); // [T, hd] or [B·T, hd]
+        SDVariable sin = sd.gather(sd.constant("rope.sin", tables[1].castTo(dt)), pos, 0); // [T, hd] or [B·T, hd]
+        RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, t, c.headDim(), dt);
 
         SDVariable x; // [B·T, H]
         if (firstLayer == 0) {

@@ -29,23 +29,28 @@ final class RotaryEmbedding {
 
     private final SameDiff sd;
     private final int headDim;
-    private final SDVariable cos; // [T, hd]
-    private final SDVariable sin; // [T, hd]
+    private final SDVariable cos; // [T, hd] or [B·T, hd]
+    private final SDVariable sin; // [T, hd] or [B·T, hd]
     private final SDVariable batch; // [1] = {B}
+    private final SDVariable length; // [1] = {T}
     private final SDVariable rotation; // [hd, hd]
     private final Map<String, SDVariable[]> tables = new HashMap<>();
 
     /**
-     * @param cos   {@code [T, hd]}: the cosine rows of the positions
-     * @param sin   {@code [T, hd]}
-     * @param batch {@code [1]} LONG, the batch size B
+     * @param cos    the cosine rows of the positions: {@code [T, hd]} when every row of the batch has positions
+     *               {@code 0 … T−1}, {@code [B·T, hd]} with a position per token (packed examples)
+     * @param sin    shaped as {@code cos}
+     * @param batch  {@code [1]} LONG, the batch size B
+     * @param length {@code [1]} LONG, the sequence length T
      */
-    RotaryEmbedding(SameDiff sd, SDVariable cos, SDVariable sin, SDVariable batch, int headDim, DataType dataType) {
+    RotaryEmbedding(SameDiff sd, SDVariable cos, SDVariable sin, SDVariable batch, SDVariable length, int headDim,
+            DataType dataType) {
         this.sd = sd;
         this.headDim = headDim;
         this.cos = cos;
         this.sin = sin;
         this.batch = batch;
+        this.length = length;
         int half = headDim / 2;
         INDArray r = Nd4j.zeros(dataType, headDim, headDim); // [hd, hd]: x·r = rotate_half(x) = [-x₂, x₁]
         for (int j = 0; j < half; j++) {
@@ -68,19 +73,24 @@ final class RotaryEmbedding {
         return x.mul(t[0]).add(rotated.mul(t[1])); // [B·T, heads·hd]
     }
 
-    /** {cos, sin} times {@code factor}, spread to {@code [B·T, heads·hd]}; built once per (heads, factor). */
+    /**
+     * {cos, sin} times {@code factor}, spread to {@code [B·T, heads·hd]}; built once per (heads, factor). The rows
+     * are viewed as {@code [B', T, 1, hd]} ({@code B' = 1} for shared positions, B for per-token ones) and multiplied
+     * by ones {@code [B, 1, heads, 1]}, which broadcasts either to {@code [B, T, heads, hd]}.
+     */
     private SDVariable[] tables(int heads, double factor) {
         String key = heads + ":" + factor;
         SDVariable[] t = tables.get(key);
         if (t == null) {
             SDVariable shape = sd.concat(0, batch, sd.constant(Nd4j.createFromArray(1L, heads, 1L))); // [4] = {B, 1, heads, 1}
             SDVariable ones = sd.fill(shape, cos.dataType(), 1.0); // [B, 1, heads, 1]
-            SDVariable c = factor == 1.0 ? cos : cos.mul(factor); // [T, hd]
-            SDVariable s = factor == 1.0 ? sin : sin.mul(factor); // [T, hd]
+            SDVariable c = factor == 1.0 ? cos : cos.mul(factor); // [T, hd] or [B·T, hd]
+            SDVariable s = factor == 1.0 ? sin : sin.mul(factor); // [T, hd] or [B·T, hd]
+            SDVariable rows = LongVector.of(sd, -1, length, 1, headDim); // [4] = {-1, T, 1, hd}
             long width = (long) heads * headDim;
             t = new SDVariable[] {
-                c.reshape(1, -1, 1, headDim).mul(ones).reshape(-1, width), // [B·T, heads·hd]
-                s.reshape(1, -1, 1, headDim).mul(ones).reshape(-1, width), // [B·T, heads·hd]
+                sd.reshape(c, rows).mul(ones).reshape(-1, width), // [B·T, heads·hd]
+                sd.reshape(s, rows).mul(ones).reshape(-1, width), // [B·T, heads·hd]
             };
             tables.put(key, t);
         }

@@ -29,10 +29,11 @@ import java.util.function.IntFunction;
  *
  * <p>Built once, it holds one training graph ({@link MicroBatchGradients}: the graph with the loss, the feeds and
  * the adapter dropout masks drawn from {@code (seed, step, micro-batch)}), reused for every batch whatever its
- * shape. Each optimizer step takes its micro-batches from {@link TrainingData} (seeded shuffling per epoch, right
- * padding) and lets the {@link Trainer} accumulate, clip and apply AdamW. The adapter weights of
- * {@link LlamaAdapters#weights()} are trained in place. A {@link StepBackend} may compute the micro-batches
- * elsewhere (a cluster); everything else stays here, and the results are the same bits.
+ * shape. Each optimizer step takes its micro-batches from {@link TrainingData} (seeded shuffling per epoch; each
+ * micro-batch's examples packed into rows of at most the longest example's length by default,
+ * {@link Builder#packing}, or right-padded one per row) and lets the {@link Trainer} accumulate, clip and apply
+ * AdamW. The adapter weights of {@link LlamaAdapters#weights()} are trained in place. A {@link StepBackend} may
+ * compute the micro-batches elsewhere (a cluster); everything else stays here, and the results are the same bits.
  *
  * <p>With an output directory it writes what Hugging Face's Trainer writes: {@code checkpoint-<step>}
  * directories (each also a loadable PEFT adapter, with the data position and router statistics for an exact
@@ -59,7 +60,7 @@ public final class LlamaFineTune {
     private final String baseModelName;
     private final Consumer<String> messages;
     private final List<TrainListener> listeners;
-    private final MicroBatchGradients gradients; // this process's graph (the backend's workers hold their own)
+    private final MicroBatchGradients gradients; // this process's graph (a backend's workers hold their own)
     private final StepBackend backend; // null: the steps run here
     private final MemoryPlan memoryPlan;
     private final boolean recomputing;
@@ -69,6 +70,7 @@ public final class LlamaFineTune {
     private final TaskIndex tasks; // null unless the adapter is MoRE
     private MetricsLog metricsLog;
     private List<StepMetrics> callMetrics;
+    private FineTuneResult.Tokens callTokens;
     private boolean announced;
 
     private LlamaFineTune(Builder b) {
@@ -84,7 +86,7 @@ public final class LlamaFineTune {
         this.messages = b.messages;
         this.listeners = List.copyOf(b.listeners);
         this.data = new TrainingData(b.examples, options.batchSize(), config.gradientAccumulationSteps(),
-                config.seed(), options.groupByLength());
+                config.seed(), options.groupByLength(), b.packing);
         int longest = b.examples.stream().mapToInt(EncodedExample::length).max().orElse(1);
         this.memoryPlan = MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), longest);
         this.recomputing = resolve(b.recompute, memoryPlan, options.batchSize(), longest,
@@ -99,8 +101,8 @@ public final class LlamaFineTune {
         this.routerStats = new RouterStats(gradients.routerPrefixes(), gradients.routerExperts());
         this.backend = b.backend;
         StepGradients steps = backend == null ? this::computeHere : backend.start(new StepBackend.Run(model,
-                adapters, data, config, options, recomputing, routerStats));
-        this.trainer = new Trainer(config, gradients.trainableArrays(), steps)
+                adapters, this::microBatch, config, options, recomputing, routerStats));
+        this.trainer = Trainer.ofSteps(config, gradients.trainableArrays(), steps)
                 .dataPosition(() -> data.positionJson(trainer().globalStep()))
                 .addListener(new Listener());
         if (outputDir != null) {
@@ -112,12 +114,21 @@ public final class LlamaFineTune {
     /** Runs a step's micro-batches in this process, one after another, counting router weights in order. */
     private void computeHere(long step, GradientAccumulator into) {
         for (int mb = 0; mb < into.microBatches(); mb++) {
-            MicroBatchGradients.Result r = gradients.compute(step, mb, data.microBatch(step, mb));
+            MicroBatchGradients.Result r = gradients.compute(step, mb, microBatch(step, mb));
             if (r.router() != null) {
                 routerStats.add(r.router());
             }
             into.add(mb, r.result());
         }
+    }
+
+    /** Micro-batch {@code microBatch} of step {@code step}, counted in this call's tokens. */
+    private MicroBatch microBatch(long step, int microBatch) {
+        MicroBatch m = data.microBatch(step, microBatch);
+        if (callTokens != null) {
+            callTokens = callTokens.plus(m.batch());
+        }
+        return m;
     }
 
     /**
@@ -263,9 +274,13 @@ public final class LlamaFineTune {
         if (!announced) {
             messages.accept(parameterCount().format());
             messages.accept(memoryPlan.format(recomputing));
+            messages.accept("micro-batches: " + options.batchSize() + " examples each, " + (data.packing()
+                    ? "packed into rows of at most " + data.rowLength() + " tokens"
+                    : "right-padded to the longest, one example per row"));
             announced = true;
         }
         callMetrics = new ArrayList<>();
+        callTokens = FineTuneResult.Tokens.NONE;
         if (outputDir != null) {
             metricsLog = MetricsLog.in(outputDir);
         }
@@ -282,7 +297,7 @@ public final class LlamaFineTune {
             writeAdapter(outputDir);
             adapterDir = outputDir;
         }
-        return new FineTuneResult(trainer.globalStep(), List.copyOf(callMetrics), adapterDir);
+        return new FineTuneResult(trainer.globalStep(), List.copyOf(callMetrics), adapterDir, callTokens);
     }
 
     /**
@@ -385,6 +400,7 @@ public final class LlamaFineTune {
         private Consumer<String> messages = System.err::println;
         private final List<TrainListener> listeners = new ArrayList<>();
         private Recompute recompute = Recompute.AUTO;
+        private boolean packing = true;
         private StepBackend backend;
 
         private Builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
@@ -429,6 +445,18 @@ public final class LlamaFineTune {
          */
         public Builder recompute(Recompute recompute) {
             this.recompute = recompute;
+            return this;
+        }
+
+        /**
+         * Whether to pack each micro-batch's examples into rows of at most the longest example's length
+         * ({@link PackingCollator}, the default) instead of right-padding one example per row ({@link BatchCollator}).
+         * The same examples form each micro-batch either way, with the same loss and gradients (to float rounding);
+         * packing computes fewer padding positions. Adapter dropout masks are drawn per position of the layout, so
+         * with dropout the two layouts draw different masks.
+         */
+        public Builder packing(boolean packing) {
+            this.packing = packing;
             return this;
         }
 

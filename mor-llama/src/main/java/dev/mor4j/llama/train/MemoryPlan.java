@@ -10,7 +10,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * The estimated peak off-heap memory of a fine-tuning run, worked out before it starts, and the limit it must fit.
  *
- * <p>With {@code n = B·T} tokens of a micro-batch (B examples padded to length T), hidden size {@code H},
+ * <p>With {@code n = B·T} tokens of a micro-batch (B examples padded to length T; a packed micro-batch has at
+ * most B rows of at most T, the longest example's length, so the plan bounds it too), hidden size {@code H},
  * intermediate size {@code I}, query heads {@code h}, vocabulary {@code V}, {@code L} layers and 4-byte floats:
  * <pre>
  *   weights      = the frozen arrays as held (2 bytes per parameter for BF16/F16 checkpoints, 4 for F32)

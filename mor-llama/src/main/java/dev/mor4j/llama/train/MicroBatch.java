@@ -8,8 +8,9 @@ import java.util.List;
 /**
  * One micro-batch of training data.
  *
- * @param examples the examples, in row order
- * @param batch    the examples right-padded ({@link BatchCollator})
+ * @param examples the examples, in the batch's example order: example {@code k} of {@code batch} (its row when
+ *                 padded, {@link Batch#exampleOf()} when packed) is {@code examples.get(k)}
+ * @param batch    the examples right-padded one per row ({@link BatchCollator}) or packed ({@link PackingCollator})
  * @param epoch    the epoch it belongs to (0-based)
  * @param index    its batch index within the epoch
  */

@@ -144,8 +144,8 @@ public final class MicroBatchGradients {
         for (String v : routerVariables) {
             weights.add(values.get(v)); // [B·T, N]
         }
-        List<String> rowDatasets = current.examples().stream().map(EncodedExample::dataset).toList();
-        counted = routerCounter.count(weights, current.batch(), rowDatasets);
+        List<String> exampleDatasets = current.examples().stream().map(EncodedExample::dataset).toList();
+        counted = routerCounter.count(weights, current.batch(), exampleDatasets);
     }
 
     /** The trainable arrays by adapter key, in the adapters' order: the arrays the graph reads. */

@@ -94,7 +94,7 @@ public final class RouterStats {
      * The router weights of one micro-batch, summed per dataset: what {@link #add(Counts)} adds to the totals. A
      * value, so it can be computed where the micro-batch ran and added where the statistics are kept.
      *
-     * @param datasets per dataset of the micro-batch's rows: its real tokens and their router weights' sums
+     * @param datasets per dataset of the micro-batch's examples: its real tokens and their router weights' sums
      *                 {@code [modules][N]}
      */
     public record Counts(Map<String, DatasetSums> datasets) implements Serializable {
@@ -104,24 +104,29 @@ public final class RouterStats {
     /**
      * Counts one micro-batch ({@link #count} then {@link #add(Counts)}).
      *
-     * @param weights       router weights {@code [B·T, N]} of each module, in {@link #modules()} order
-     * @param batch         the padded batch (its attention mask says which rows are real tokens)
-     * @param rowDatasets   the dataset of each of the batch's rows
+     * @param weights         router weights {@code [B·T, N]} of each module, in {@link #modules()} order
+     * @param batch           the batch, padded or packed (its attention mask says which positions are real tokens,
+     *                        {@link Batch#exampleOfToken()} which example each belongs to)
+     * @param exampleDatasets the dataset of each of the batch's examples ({@link Batch#exampleCount()})
      */
-    public void add(List<INDArray> weights, Batch batch, List<String> rowDatasets) {
-        add(count(weights, batch, rowDatasets));
+    public void add(List<INDArray> weights, Batch batch, List<String> exampleDatasets) {
+        add(count(weights, batch, exampleDatasets));
     }
 
     /**
      * Sums one micro-batch's router weights per dataset, token by token in row order, without adding them to the
      * totals.
      *
-     * @param weights       router weights {@code [B·T, N]} of each module, in {@link #modules()} order
-     * @param batch         the padded batch (its attention mask says which rows are real tokens)
-     * @param rowDatasets   the dataset of each of the batch's rows
+     * @param weights         router weights {@code [B·T, N]} of each module, in {@link #modules()} order
+     * @param batch           the batch, padded or packed
+     * @param exampleDatasets the dataset of each of the batch's examples ({@link Batch#exampleCount()})
      * @throws MorException if a module's weights are not {@code [B·T, N]}
      */
-    public Counts count(List<INDArray> weights, Batch batch, List<String> rowDatasets) {
+    public Counts count(List<INDArray> weights, Batch batch, List<String> exampleDatasets) {
+        if (exampleDatasets.size() != batch.exampleCount()) {
+            throw new IllegalArgumentException("expected the datasets of " + batch.exampleCount() + " examples, got "
+                    + exampleDatasets.size());
+        }
         if (weights.size() != modules.size()) {
             throw new IllegalArgumentException("expected router weights of " + modules.size() + " modules, got "
                     + weights.size());
@@ -138,12 +143,14 @@ public final class RouterStats {
             values.add(w.castTo(DataType.DOUBLE).dup('c').data().asDouble());
         }
         Map<String, Sums> counts = new TreeMap<>();
+        int[] exampleOf = batch.exampleOfToken(); // [B·T]
         for (int i = 0; i < b; i++) {
-            Sums d = counts.computeIfAbsent(rowDatasets.get(i), k -> new Sums(0, new double[modules.size()][experts]));
             for (int j = 0; j < t; j++) {
                 if (batch.attentionMask()[i][j] == 0) {
                     continue;
                 }
+                Sums d = counts.computeIfAbsent(exampleDatasets.get(exampleOf[i * t + j]),
+                        k -> new Sums(0, new double[modules.size()][experts]));
                 d.tokens++;
                 int row = i * t + j;
                 for (int m = 0; m < values.size(); m++) {

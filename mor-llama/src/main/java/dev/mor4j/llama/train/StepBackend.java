@@ -26,16 +26,24 @@ public interface StepBackend extends AutoCloseable {
     /**
      * What a backend needs of a run.
      *
-     * @param model       the base model (a worker loads its own copy from {@code model.directory()})
-     * @param adapters    the adapters being trained; their weights are the arrays the trainer updates
-     * @param data        the run's micro-batches, {@code data.microBatch(step, microBatch)}
-     * @param config      the training configuration (seed, gradient accumulation)
-     * @param options     batching and loss reduction
-     * @param recompute   whether to recompute activations layer by layer (the same gradients either way)
-     * @param routerStats where the router counts go (for adapters without a router it has no modules)
+     * @param model        the base model (a worker loads its own copy from {@code model.directory()})
+     * @param adapters     the adapters being trained; their weights are the arrays the trainer updates
+     * @param microBatches the run's micro-batches, as its {@link TrainingData} builds them (padded or packed)
+     * @param config       the training configuration (seed, gradient accumulation)
+     * @param options      batching and loss reduction
+     * @param recompute    whether to recompute activations layer by layer (the same gradients either way)
+     * @param routerStats  where the router counts go (for adapters without a router it has no modules)
      */
-    record Run(LlamaModel model, LlamaAdapters adapters, TrainingData data, TrainConfig config,
+    record Run(LlamaModel model, LlamaAdapters adapters, MicroBatches microBatches, TrainConfig config,
             FineTuneOptions options, boolean recompute, RouterStats routerStats) {
+    }
+
+    /** The micro-batches of a run; each is asked for once per step, when the step computes it. */
+    @FunctionalInterface
+    interface MicroBatches {
+
+        /** Micro-batch {@code microBatch} of 0-based optimizer step {@code step}. */
+        MicroBatch microBatch(long step, int microBatch);
     }
 
     /** Makes backends of one kind. */

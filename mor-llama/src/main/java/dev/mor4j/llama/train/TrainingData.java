@@ -4,13 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.data.EncodedExample;
+import dev.mor4j.llama.model.Batch;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
  * The training examples as an endless sequence of micro-batches: epoch after epoch, each in its own seeded
- * order ({@link BatchOrder}), each batch right-padded ({@link BatchCollator}).
+ * order ({@link BatchOrder}), each batch right-padded one example per row ({@link BatchCollator}) or packed into
+ * rows of at most the longest example's length ({@link PackingCollator}). Packing changes how a micro-batch is
+ * laid out, never which examples form it: its loss and gradients are those of the padded micro-batch.
  *
  * <p>Micro-batch {@code mb} of optimizer step {@code k} is the {@code (k·accumulation + mb)}-th batch of that
  * sequence, counted from the start of the run. After {@link #restore}, counting continues from the saved
@@ -25,6 +29,8 @@ public final class TrainingData {
     private final BatchOrder order;
     private final int accumulation;
     private final String fingerprint;
+    private final boolean packing;
+    private final int rowLength;
     private long baseStep;
     private long baseMicroBatches;
 
@@ -38,6 +44,16 @@ public final class TrainingData {
      */
     public TrainingData(List<EncodedExample> examples, int batchSize, int accumulation, long seed,
             boolean groupByLength) {
+        this(examples, batchSize, accumulation, seed, groupByLength, false);
+    }
+
+    /**
+     * @param packing pack each micro-batch's examples into rows of at most the longest example's length
+     *                ({@link PackingCollator}) instead of padding one example per row
+     * @see #TrainingData(List, int, int, long, boolean)
+     */
+    public TrainingData(List<EncodedExample> examples, int batchSize, int accumulation, long seed,
+            boolean groupByLength, boolean packing) {
         if (examples.isEmpty()) {
             throw new MorException("no training examples: every line was bad or had no assistant token to train on");
         }
@@ -52,6 +68,18 @@ public final class TrainingData {
         this.order = new BatchOrder(lengths, batchSize, seed, groupByLength);
         this.accumulation = accumulation;
         this.fingerprint = fingerprint(this.examples);
+        this.packing = packing;
+        this.rowLength = Arrays.stream(lengths).max().orElse(1);
+    }
+
+    /** Whether micro-batches are packed ({@link PackingCollator}) rather than padded one example per row. */
+    public boolean packing() {
+        return packing;
+    }
+
+    /** The most tokens a row holds: the longest example's length (padded and packed rows alike). */
+    public int rowLength() {
+        return rowLength;
     }
 
     public List<EncodedExample> examples() {
@@ -102,7 +130,8 @@ public final class TrainingData {
         for (int i : order.batch(epoch, index)) {
             rows.add(examples.get(i));
         }
-        return new MicroBatch(List.copyOf(rows), BatchCollator.collate(rows), epoch, index);
+        Batch batch = packing ? PackingCollator.pack(rows, rowLength) : BatchCollator.collate(rows);
+        return new MicroBatch(List.copyOf(rows), batch, epoch, index);
     }
 
     /** Where the data stands before optimizer step {@code step} (0-based) runs. */

@@ -5,7 +5,8 @@
  *   <li>{@link dev.mor4j.llama.train.LlamaFineTune}: model + adapters + examples + training config → a trained
  *       adapter, with checkpoints, metrics and exact resume.</li>
  *   <li>{@link dev.mor4j.llama.train.TrainingData}: the examples as an endless sequence of micro-batches, epoch
- *       by epoch in a seeded order ({@link dev.mor4j.llama.train.BatchOrder}), right-padded
+ *       by epoch in a seeded order ({@link dev.mor4j.llama.train.BatchOrder}), packed several to a row
+ *       ({@link dev.mor4j.llama.train.PackingCollator}) or right-padded one per row
  *       ({@link dev.mor4j.llama.train.BatchCollator}); its {@link dev.mor4j.llama.train.DataPosition} is saved
  *       with each checkpoint.</li>
  *   <li>{@link dev.mor4j.llama.train.MicroBatchGradients}: one micro-batch's loss and adapter gradients (the graph,

@@ -76,6 +76,58 @@ class LlamaFineTuneTest {
         }
     }
 
+    @Test
+    void packedMicroBatchesTrainAsPaddedOnesDo() {
+        TrainConfig cfg = TrainConfig.builder().learningRate(1e-2).maxSteps(2).gradientAccumulationSteps(2).seed(3)
+                .build();
+        FineTuneOptions options = FineTuneOptions.defaults().withBatchSize(5);
+        List<double[]> losses = new ArrayList<>();
+        List<FineTuneResult.Tokens> tokens = new ArrayList<>();
+        List<Map<String, INDArray>> weights = new ArrayList<>();
+        for (boolean packing : new boolean[] {false, true, true}) {
+            Recompute recompute = tokens.size() == 2 ? Recompute.ON : Recompute.OFF;
+            LlamaAdapters mor = LlamaAdapters.create(model().weights(), TrainFixtures.mor(0.0), 8);
+            List<String> messages = new ArrayList<>();
+            LlamaFineTune ft = LlamaFineTune.builder(model(), mor, SAMPLE).trainConfig(cfg).options(options)
+                    .packing(packing).recompute(recompute).messages(messages::add).build();
+            FineTuneResult r = ft.train();
+            assertTrue(messages.contains(packing ? "micro-batches: 5 examples each, packed into rows of at most "
+                    + ft.data().rowLength() + " tokens"
+                    : "micro-batches: 5 examples each, right-padded to the longest, one example per row"), messages.toString());
+            losses.add(r.steps().stream().mapToDouble(StepMetrics::loss).toArray());
+            tokens.add(r.tokens());
+            weights.add(mor.weights());
+        }
+        FineTuneResult.Tokens padded = tokens.get(0);
+        FineTuneResult.Tokens packed = tokens.get(1);
+        System.out.println("2 steps of 2 micro-batches of up to 5 examples, padded: " + padded.format() + "; packed: "
+                + packed.format());
+        assertEquals(padded.real(), packed.real());
+        assertEquals(16, packed.examples(), "micro-batches of 5, 5, 5 and 1 examples");
+        assertEquals(16, padded.rows());
+        assertTrue(packed.rows() < padded.rows() && packed.positions() < padded.positions(), packed + " vs " + padded);
+        assertEquals(packed, tokens.get(2), "recomputation lays out the same batches");
+        double worstLoss = 0;
+        double worstWeight = 0;
+        for (int run = 1; run < 3; run++) {
+            for (int step = 0; step < 2; step++) {
+                double a = losses.get(0)[step];
+                double b = losses.get(run)[step];
+                worstLoss = Math.max(worstLoss, Math.abs(a - b) / Math.abs(a));
+                assertTrue(Math.abs(a - b) <= 1e-5 * Math.abs(a), "run " + run + ", step " + (step + 1) + ": loss " + a
+                        + " padded, " + b + " packed");
+            }
+            for (Map.Entry<String, INDArray> e : weights.get(0).entrySet()) {
+                INDArray other = weights.get(run).get(e.getKey());
+                double rel = other.sub(e.getValue()).norm2Number().doubleValue() / e.getValue().norm2Number().doubleValue();
+                worstWeight = Math.max(worstWeight, rel);
+                assertTrue(rel <= 1e-4, "run " + run + ": " + e.getKey() + " differs by " + rel + " of its norm");
+            }
+        }
+        System.out.printf("packed (whole graph and recomputing) against padded: losses within %.2g, trained weights"
+                + " within %.2g of their norm%n", worstLoss, worstWeight);
+    }
+
     private static TrainConfig resumeConfig() {
         return TrainConfig.builder().learningRate(5e-3).maxSteps(5).gradientAccumulationSteps(2).seed(7)
                 .saveSteps(2).saveTotalLimit(2).warmupRatio(0.2).lrScheduler(LrSchedulerType.COSINE).build();

@@ -66,6 +66,33 @@ class TrainingDataTest {
     }
 
     @Test
+    void packingLaysOutTheSameExamplesInFewerRows() {
+        TrainingData padded = new TrainingData(examples(12), 6, 1, 5, false);
+        TrainingData packed = new TrainingData(examples(12), 6, 1, 5, false, true);
+        assertEquals(6, packed.rowLength(), "the longest example");
+        assertTrue(packed.packing());
+        assertEquals(padded.fingerprint(), packed.fingerprint());
+        for (int step = 0; step < 4; step++) {
+            MicroBatch a = padded.microBatch(step, 0);
+            MicroBatch b = packed.microBatch(step, 0);
+            assertEquals(ids(a), ids(b), "the same examples, in the same order");
+            assertEquals(a.batch().tokenCount(), b.batch().tokenCount());
+            assertEquals(6, b.batch().exampleCount());
+            assertTrue(b.batch().batchSize() < a.batch().batchSize(), "step " + step + ": " + b.batch().batchSize());
+            assertTrue(b.batch().seqLen() <= 6);
+            // every token of example k is example k's (example "exN" holds the id 10 + N throughout)
+            int t = b.batch().seqLen();
+            int[] of = b.batch().exampleOfToken(); // [B·T]
+            for (int p = 0; p < of.length; p++) {
+                if (b.batch().attentionMask()[p / t][p % t] != 0) {
+                    int n = Integer.parseInt(b.examples().get(of[p]).id().substring(2));
+                    assertEquals(10 + n, b.batch().inputIds()[p / t][p % t], "position " + p);
+                }
+            }
+        }
+    }
+
+    @Test
     void otherDataOrBatchingIsRefused() {
         TrainingData d = new TrainingData(examples(7), 3, 1, 5, false);
         DataPosition saved = d.position(4);
