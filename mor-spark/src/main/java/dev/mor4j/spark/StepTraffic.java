@@ -39,20 +39,6 @@ final class StepTraffic {
         executors.addAll(ranOn);
     }
 
-    synchronized long steps() {
-        return steps;
-    }
-
-    /** Partitions that computed micro-batches in a step (the most in any step). */
-    synchronized int partitions() {
-        return mostPartitions;
-    }
-
-    /** Executors that ran tasks. */
-    synchronized TreeSet<String> executors() {
-        return new TreeSet<>(executors);
-    }
-
     /** Mean bytes a step moved: weights to each executor, micro-batches out, gradient sums back. */
     synchronized long bytesPerStep() {
         return steps == 0 ? 0 : movedBytes / steps;
