@@ -91,6 +91,41 @@ class MoreFineTuneTest {
         assertTrue(e.getMessage().contains("task_ids[1] = 3 is outside [0, 3)"), e.getMessage());
     }
 
+    /** Packed rows carry each example's task: the loss (alignment included) and gradients of the padded batch. */
+    @Test
+    void aPackedBatchOfMixedTasksHasThePaddedLossAndGradients() {
+        List<EncodedExample> sample = SAMPLE.subList(0, 8);
+        TaskIndex tasks = TaskIndex.fromExamples(sample);
+        LlamaAdapters adapters = trainedLooking(more(0.0, tasks.names()));
+        LlamaGraph training = adapters.graph(model().weights(), true, true);
+        int longest = sample.stream().mapToInt(EncodedExample::length).max().orElseThrow();
+        Batch padded = BatchCollator.collate(sample).withTaskIds(tasks.idsOf(sample));
+        Batch packed = PackingCollator.pack(sample, longest).withTaskIds(tasks.idsOf(sample));
+        assertTrue(packed.batchSize() < padded.batchSize());
+        List<String> keys = new java.util.ArrayList<>(adapters.weights().keySet());
+        org.nd4j.autodiff.samediff.api.OutAndGrad a = dev.mor4j.core.train.GradientFunction.run(training.sd(),
+                training.feeds(padded, true, dev.mor4j.llama.model.LlamaFeeds.Reduction.MEAN),
+                List.of(LlamaGraph.TOTAL_LOSS), keys);
+        double lossA = a.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0);
+        Map<String, INDArray> gradsA = new java.util.HashMap<>();
+        a.getGradients().forEach((k, v) -> gradsA.put(k, v.dup()));
+        org.nd4j.autodiff.samediff.api.OutAndGrad b = dev.mor4j.core.train.GradientFunction.run(training.sd(),
+                training.feeds(packed, true, dev.mor4j.llama.model.LlamaFeeds.Reduction.MEAN),
+                List.of(LlamaGraph.TOTAL_LOSS), keys);
+        double lossB = b.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0);
+        assertEquals(lossA, lossB, 1e-5 * Math.abs(lossA), "loss with the task-alignment term");
+        double worst = 0;
+        for (String k : keys) {
+            double norm = gradsA.get(k).norm2Number().doubleValue();
+            assertTrue(norm > 0, k + " has no gradient");
+            double rel = b.getGradients().get(k).sub(gradsA.get(k)).norm2Number().doubleValue() / norm;
+            worst = Math.max(worst, rel);
+            assertTrue(rel <= 1e-5, k + " differs by " + rel + " of its norm");
+        }
+        System.out.printf("MoRE packed (%d rows) vs padded (%d rows): total loss %.9g vs %.9g, worst gradient %.2g%n",
+                packed.batchSize(), padded.batchSize(), lossA, lossB, worst);
+    }
+
     private static TrainConfig config(int steps) {
         return TrainConfig.builder().learningRate(5e-3).maxSteps(steps).seed(3).saveSteps(2).build();
     }
