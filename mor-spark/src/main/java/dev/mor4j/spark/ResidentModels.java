@@ -43,6 +43,18 @@ final class ResidentModels {
         return pool;
     }
 
+    /**
+     * Drops the models and the workers, for a JVM that ran executors in local mode and goes on without Spark; on a
+     * cluster executors keep them until they exit with the application.
+     */
+    static synchronized void clear() {
+        if (pool != null) {
+            pool.close();
+            pool = null;
+        }
+        MODELS.clear();
+    }
+
     private static String key(String dir) {
         return Path.of(dir).toAbsolutePath().normalize().toString();
     }

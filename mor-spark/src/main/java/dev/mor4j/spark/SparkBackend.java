@@ -121,11 +121,18 @@ public final class SparkBackend implements StepBackend {
         return traffic;
     }
 
-    /** Stops the Spark context if this backend started it. */
+    /**
+     * Stops the Spark context if this backend started it; in local mode also drops what the executors kept in this
+     * JVM (the models and the workers' graphs).
+     */
     @Override
     public void close() {
+        boolean local = sc.isLocal();
         if (ownsContext) {
             sc.stop();
+        }
+        if (local) {
+            ResidentModels.clear();
         }
     }
 }
