@@ -16,6 +16,7 @@ import dev.mor4j.llama.train.LlamaFineTune;
 import dev.mor4j.llama.train.MetricsFile;
 import dev.mor4j.llama.train.RankSelection;
 import dev.mor4j.llama.train.Recompute;
+import dev.mor4j.llama.train.StepBackend;
 import dev.mor4j.llama.train.TrainingData;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -212,6 +213,17 @@ final class FinetuneCommand implements Callable<Integer> {
         }
     }
 
+    @Option(names = "--spark", paramLabel = "MASTER", arity = "0..1", fallbackValue = "",
+            description = "Compute each step's micro-batches on Apache Spark's executors (data parallel; the same"
+                    + " result as here): a master URL such as local[2], spark://host:7077, yarn or k8s://...; without"
+                    + " one, the master spark-submit set. Needs module mor-spark (see docs/distributed.md).")
+    String spark;
+
+    @Option(names = "--partitions", paramLabel = "N", defaultValue = "0",
+            description = "With --spark: partitions per step, each a run of the step's --grad-accum micro-batches"
+                    + " (default: Spark's default parallelism, its executors' cores).")
+    int partitions;
+
     @Option(names = "--overwrite",
             description = "Replace a previous run in --out (only its files), or write into a non-empty directory.")
     boolean overwrite;
@@ -228,7 +240,16 @@ final class FinetuneCommand implements Callable<Integer> {
         if (!Files.isDirectory(Path.of(s.model()))) {
             throw new MorException(s.model() + ": not a directory (expected a Hugging Face model directory)");
         }
+        if (spark == null && partitions != 0) {
+            throw new MorException("--partitions " + partitions + " is for --spark runs; add --spark MASTER");
+        }
+        try (StepBackend backend = spark == null ? null : StepBackend.find("spark", spark, partitions)) {
+            return train(s, outDir, clear, backend, err);
+        }
+    }
 
+    /** Reads the data, builds the run (computing its steps with {@code backend} when not null), trains, reports. */
+    private int train(FinetuneSettings s, Path outDir, boolean clear, StepBackend backend, PrintStream err) {
         FinetuneData data = FinetuneData.read(s, Tokenizer.load(Path.of(s.tokenizer())), err);
         List<EncodedExample> examples = data.examples();
         TrainingData plan = new TrainingData(examples, s.batch(), s.gradAccum(), s.seed(), s.groupByLength());
@@ -244,7 +265,7 @@ final class FinetuneCommand implements Callable<Integer> {
         // built (and its memory plan checked) before anything in the output directory changes
         LlamaFineTune ft = LlamaFineTune.builder(llama, adapters, examples).trainConfig(trainConfig)
                 .options(s.options()).packing(s.packed()).outputDir(outDir).baseModelName(s.model())
-                .messages(err::println).recompute(recompute).listener(progress).build();
+                .messages(err::println).recompute(recompute).listener(progress).backend(backend).build();
         if (clear) {
             RunDirectory.clearPreviousRun(outDir);
         }
@@ -275,6 +296,9 @@ final class FinetuneCommand implements Callable<Integer> {
             TrainingPlots.ranks(ranks, plots.get(plots.size() - 1));
         }
         FinetuneReport.printSummary(outDir, result, plots, ranks, ft.data().packing());
+        if (backend != null) {
+            backend.summary().forEach(System.out::println);
+        }
         System.out.printf(Locale.ROOT, "peak memory while training: %.2f GB resident (the memory plan estimated %.2f"
                 + " GB, %s recomputation)%n", peakResident / 1e9, ft.memoryPlan().peak(ft.recomputing()) / 1e9,
                 ft.recomputing() ? "with" : "without");

@@ -195,4 +195,13 @@ class FinetuneCommandTest {
         assertEquals(MorCli.EXIT_INPUT, resume.exitCode());
         assertTrue(resume.err().contains("not the output of mor finetune"), resume.err());
     }
+
+    @Test
+    void sparkWithoutTheSparkModuleOnTheClassPathIsOneLine(@TempDir Path tmp) {
+        CliTestSupport.Run r = CliTestSupport.run(null, "finetune", "--out", tmp.resolve("run").toString(), "--spark",
+                "local[2]", "--max-steps", "1");
+        assertEquals(MorCli.EXIT_INPUT, r.exitCode());
+        assertEquals("error: no 'spark' training backend on the class path (found none); it comes with module"
+                + " mor-spark, which ./mor puts on the class path when asked for it\n", r.err());
+    }
 }

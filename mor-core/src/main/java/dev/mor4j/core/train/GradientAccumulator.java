@@ -1,117 +1,144 @@
 package dev.mor4j.core.train;
 
-import dev.mor4j.core.MorException;
+import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
+import java.util.Deque;
 import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * Sums the gradients of the micro-batches of one optimizer step and gives their mean.
+ * Gathers the {@code n} micro-batches of one optimizer step (their gradients, losses and token counts) and gives
+ * their means.
  *
- * <p>The gradient of a step is the <em>average</em> of the micro-batch gradients, and its loss the average of
- * their losses: with {@code n} micro-batches whose losses are means over equally many tokens, this equals the
- * gradient of the mean loss over the whole batch. Weighting micro-batches of different sizes is the caller's
- * business (e.g. scale each micro-batch's loss by {@code n · tokens_i / tokens_total}).
+ * <p>The gradient of a step is the <em>average</em> of the micro-batch gradients, {@code ḡ = (Σᵢ gᵢ) / n}, the sum
+ * taken pairwise along a fixed tree of micro-batch indices ({@link PairwiseSums}); its loss is the average of their
+ * losses, summed left to right in micro-batch order in double. Both are therefore the same bits whether the
+ * micro-batches are added here one by one or as partial sums computed elsewhere (workers of a cluster), in any
+ * order. With {@code n} micro-batches whose losses are means over equally many tokens this equals the gradient of
+ * the mean loss over the whole batch; weighting micro-batches of different sizes is the caller's business (e.g.
+ * scale each micro-batch's loss by {@code n · tokens_i / tokens_total}).
  */
 public final class GradientAccumulator {
 
-    private final Map<String, INDArray> params;
-    private final Map<String, INDArray> buffers;
-    private final Map<String, INDArray> sums = new LinkedHashMap<>();
-    private int count;
-    private double lossSum;
-    private long tokens;
-    private String nonFiniteLoss;
+    private final PairwiseSums sums;
+    private final double[] losses; // [n]
+    private final long[] tokens; // [n]
+    private final boolean[] reported; // [n]: loss and tokens given
+    private int next;
     private boolean averaged;
 
     /** @param params the trainable weights by name, giving the expected gradient names and shapes */
-    public GradientAccumulator(Map<String, INDArray> params) {
-        this(params, new HashMap<>());
+    public GradientAccumulator(Map<String, INDArray> params, int microBatches) {
+        this(params, microBatches, new ArrayDeque<>());
     }
 
     /**
-     * As {@link #GradientAccumulator(Map)}, summing into the arrays of {@code buffers} (by weight name) where it
-     * holds them, and adding the arrays it allocates to it: a trainer that passes the same map to the
-     * accumulator of every step allocates the sums once (the previous step's gradients are overwritten).
+     * As {@link #GradientAccumulator(Map, int)}, taking its sum buffers from {@code spare} and returning them there on
+     * {@link #release()}: a trainer that passes the same pool to the accumulator of every step allocates the
+     * buffers once.
      */
-    public GradientAccumulator(Map<String, INDArray> params, Map<String, INDArray> buffers) {
-        this.params = params;
-        this.buffers = buffers;
+    public GradientAccumulator(Map<String, INDArray> params, int microBatches, Deque<Map<String, INDArray>> spare) {
+        this.sums = new PairwiseSums(PairwiseSums.shapesOf(params), microBatches, spare);
+        this.losses = new double[microBatches];
+        this.tokens = new long[microBatches];
+        this.reported = new boolean[microBatches];
     }
 
-    /** Adds one micro-batch's result; its gradients are copied. */
+    /** n, the micro-batches of the step. */
+    public int microBatches() {
+        return losses.length;
+    }
+
+    /** Adds the next micro-batch (0, 1, … in the order of the calls); its gradients are only read. */
     public void add(StepResult r) {
+        add(next, r);
+    }
+
+    /** Adds micro-batch {@code microBatch}'s result; its gradients are only read. */
+    public void add(int microBatch, StepResult r) {
+        checkOpen();
+        sums.addMicroBatch(microBatch, r.gradients());
+        addLoss(microBatch, r.loss(), r.tokens());
+        next = microBatch + 1;
+    }
+
+    /** Adds the gradient sum of a block of micro-batches computed elsewhere; its arrays become owned here. */
+    public void addSum(PairwiseSums.Block block) {
+        checkOpen();
+        sums.add(block);
+    }
+
+    /** Records micro-batch {@code microBatch}'s loss and token count, when its gradient comes in a block. */
+    public void addLoss(int microBatch, double loss, long tokenCount) {
+        checkOpen();
+        if (reported[microBatch]) {
+            throw new IllegalStateException("the loss of micro-batch " + microBatch + " was given twice");
+        }
+        reported[microBatch] = true;
+        losses[microBatch] = loss;
+        tokens[microBatch] = tokenCount;
+    }
+
+    private void checkOpen() {
         if (averaged) {
             throw new IllegalStateException("meanGradients() was called: start a new accumulator for the next step");
         }
-        for (Map.Entry<String, INDArray> e : params.entrySet()) {
-            INDArray g = r.gradients().get(e.getKey());
-            if (g == null) {
-                throw new MorException("the gradient source gave no gradient for trainable '" + e.getKey() + "'");
-            }
-            if (!Arrays.equals(g.shape(), e.getValue().shape())) {
-                throw new MorException("gradient of '" + e.getKey() + "' has shape " + Arrays.toString(g.shape())
-                        + "; expected the weight's shape " + Arrays.toString(e.getValue().shape()));
-            }
-            INDArray sum = sums.get(e.getKey());
-            if (sum == null) {
-                INDArray buffer = buffers.get(e.getKey());
-                if (buffer == null || buffer.dataType() != DataType.FLOAT || !Arrays.equals(buffer.shape(), g.shape())) {
-                    buffer = g.castTo(DataType.FLOAT).dup('c');
-                    buffers.put(e.getKey(), buffer);
-                } else {
-                    buffer.assign(g);
-                }
-                sums.put(e.getKey(), buffer);
-            } else {
-                sum.addi(g);
-            }
-        }
-        if (!Double.isFinite(r.loss()) && nonFiniteLoss == null) {
-            nonFiniteLoss = "loss of micro-batch " + count + " is " + r.loss();
-        }
-        lossSum += r.loss();
-        tokens += r.tokens();
-        count++;
     }
 
-    /** Micro-batches added. */
+    /** Micro-batches whose gradients were added, singly or in blocks. */
     public int count() {
-        return count;
+        return sums.added();
     }
 
-    /** The mean of the micro-batch losses. */
+    /** The mean of the micro-batch losses, summed in micro-batch order. */
     public double meanLoss() {
-        return lossSum / count;
+        double sum = 0;
+        for (int i = 0; i < losses.length; i++) {
+            sum += losses[i];
+        }
+        return sum / losses.length;
     }
 
     public long tokens() {
-        return tokens;
+        return Arrays.stream(tokens).sum();
     }
 
-    /** Which loss was not finite, or null. */
+    /** Which loss was not finite (the first in micro-batch order), or null. */
     public String nonFiniteLoss() {
-        return nonFiniteLoss;
+        for (int i = 0; i < losses.length; i++) {
+            if (!Double.isFinite(losses[i])) {
+                return "loss of micro-batch " + i + " is " + losses[i];
+            }
+        }
+        return null;
     }
 
     /**
      * Divides the sums by the number of micro-batches (once) and returns them: the step's gradients, owned by
-     * this accumulator and free to be modified (e.g. clipped).
+     * this accumulator and free to be modified (e.g. clipped) until {@link #release()}.
+     *
+     * @throws IllegalStateException if a micro-batch's gradient or loss is missing
      */
     public Map<String, INDArray> meanGradients() {
-        if (count == 0) {
-            throw new IllegalStateException("no micro-batch added");
+        for (int i = 0; i < reported.length; i++) {
+            if (!reported[i]) {
+                throw new IllegalStateException("the loss of micro-batch " + i + " of " + reported.length
+                        + " is missing");
+            }
         }
-        if (!averaged && count > 1) {
-            for (INDArray s : sums.values()) {
-                s.divi(count);
+        Map<String, INDArray> total = sums.total();
+        if (!averaged && losses.length > 1) {
+            for (INDArray s : total.values()) {
+                s.divi(losses.length);
             }
         }
         averaged = true;
-        return Collections.unmodifiableMap(sums);
+        return Collections.unmodifiableMap(total);
+    }
+
+    /** Returns the buffers to the pool; the gradients of {@link #meanGradients()} are invalid afterwards. */
+    public void release() {
+        sums.release();
     }
 }

@@ -3,9 +3,11 @@ package dev.mor4j.core.train;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mor4j.core.MorException;
 import java.nio.file.Path;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -17,12 +19,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The training loop over any graph that a {@link GradientSource} differentiates. Each optimizer step
- * {@code k} (0-based) of {@code [start, max_steps)}:
+ * The training loop over any graph that a {@link GradientSource} differentiates, or whose steps a
+ * {@link StepGradients} computes elsewhere. Each optimizer step {@code k} (0-based) of {@code [start, max_steps)}:
  *
  * <ol>
  *   <li>runs {@code gradient_accumulation_steps} micro-batches and averages their gradients and losses
- *       ({@link GradientAccumulator});</li>
+ *       ({@link GradientAccumulator}, summing pairwise: the same bits wherever the micro-batches ran);</li>
  *   <li>takes the global gradient norm; if the loss or any gradient is NaN/Inf the update is skipped (weights
  *       and optimizer state untouched) and after {@code max_consecutive_nonfinite} skips in a row training
  *       stops with a {@link MorException};</li>
@@ -45,11 +47,11 @@ public final class Trainer {
 
     private final TrainConfig config;
     private final Map<String, INDArray> params;
-    private final GradientSource source;
+    private final StepGradients source;
     private final AdamW optimizer;
     private final LrSchedule schedule;
     private final List<TrainListener> listeners = new ArrayList<>();
-    private final Map<String, INDArray> gradientBuffers = new LinkedHashMap<>(); // one sum per weight, reused
+    private final Deque<Map<String, INDArray>> gradientBuffers = new ArrayDeque<>(); // sets of sums, reused
     private CheckpointStore store;
     private CheckpointHook hook;
     private Supplier<JsonNode> dataPosition = () -> null;
@@ -64,6 +66,19 @@ public final class Trainer {
      * @param source computes loss and gradients of one micro-batch
      */
     public Trainer(TrainConfig config, Map<String, INDArray> params, GradientSource source) {
+        this(config, params, StepGradients.of(source));
+    }
+
+    /**
+     * As {@link #Trainer(TrainConfig, Map, GradientSource)}, with each step's micro-batches computed by
+     * {@code steps} as a whole (e.g. on a cluster). A factory rather than a constructor, so that a lambda given to
+     * the constructor stays a {@link GradientSource}.
+     */
+    public static Trainer ofSteps(TrainConfig config, Map<String, INDArray> params, StepGradients steps) {
+        return new Trainer(config, params, steps);
+    }
+
+    private Trainer(TrainConfig config, Map<String, INDArray> params, StepGradients source) {
         if (params.isEmpty()) {
             throw new MorException("no trainable weights given");
         }
@@ -174,10 +189,8 @@ public final class Trainer {
     private StepMetrics step(long started) {
         long t0 = System.nanoTime();
         long k = globalStep;
-        GradientAccumulator acc = new GradientAccumulator(params, gradientBuffers);
-        for (int mb = 0; mb < config.gradientAccumulationSteps(); mb++) {
-            acc.add(source.compute(k, mb));
-        }
+        GradientAccumulator acc = new GradientAccumulator(params, config.gradientAccumulationSteps(), gradientBuffers);
+        source.accumulate(k, acc);
         Map<String, INDArray> grads = acc.meanGradients();
         double norm = GradClip.totalNorm(grads.values());
         double lr = schedule.lr(k);
@@ -196,6 +209,7 @@ public final class Trainer {
             consecutiveNonfinite++;
             LOG.warn("step {}: skipped the update: {}", k + 1, bad);
         }
+        acc.release();
         globalStep = k + 1;
         long now = System.nanoTime();
         double seconds = (now - t0) / 1e9;

@@ -5,9 +5,12 @@
  * <ul>
  *   <li>{@link dev.mor4j.core.train.GradientSource}: loss and gradients of one micro-batch;
  *       {@link dev.mor4j.core.train.SameDiffGradients} computes them from a graph.</li>
- *   <li>{@link dev.mor4j.core.train.Trainer}: accumulation ({@link dev.mor4j.core.train.GradientAccumulator}),
- *       clipping ({@link dev.mor4j.core.train.GradClip}), NaN/Inf skipping, {@link dev.mor4j.core.train.AdamW}
- *       with an {@link dev.mor4j.core.train.LrSchedule}, listeners and checkpoints.</li>
+ *   <li>{@link dev.mor4j.core.train.Trainer}: accumulation ({@link dev.mor4j.core.train.GradientAccumulator},
+ *       summing pairwise with {@link dev.mor4j.core.train.PairwiseSums}), clipping
+ *       ({@link dev.mor4j.core.train.GradClip}), NaN/Inf skipping, {@link dev.mor4j.core.train.AdamW} with an
+ *       {@link dev.mor4j.core.train.LrSchedule}, listeners and checkpoints.</li>
+ *   <li>{@link dev.mor4j.core.train.StepGradients}: all micro-batches of a step at once, here or on a cluster:
+ *       the pairwise sums give the same bits either way.</li>
  *   <li>{@link dev.mor4j.core.train.TrainConfig}: the hyper-parameters, named as in Hugging Face.</li>
  *   <li>{@link dev.mor4j.core.train.CheckpointStore}: atomic {@code checkpoint-<step>} directories, rotation,
  *       resume; {@link dev.mor4j.core.train.CheckpointHook} adds the caller's files (the PEFT adapter).</li>

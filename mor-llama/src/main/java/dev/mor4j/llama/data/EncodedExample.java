@@ -1,5 +1,6 @@
 package dev.mor4j.llama.data;
 
+import java.io.Serializable;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -12,7 +13,9 @@ import java.util.Objects;
  * @param labels   same length as {@code inputIds}: the id where the loss is computed (assistant turns), and
  *                 {@link TuluEncoder#IGNORE_INDEX} elsewhere
  */
-public record EncodedExample(String id, String dataset, int[] inputIds, int[] labels) {
+public record EncodedExample(String id, String dataset, int[] inputIds, int[] labels) implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     public EncodedExample {
         Objects.requireNonNull(id, "id");

@@ -1,6 +1,7 @@
 package dev.mor4j.llama.model;
 
 import dev.mor4j.core.MorException;
+import java.io.Serializable;
 import java.util.Arrays;
 
 /**
@@ -24,7 +25,10 @@ import java.util.Arrays;
  * @param exampleOf     {@code [B][T]} the example (0 … examples−1) of each position when examples are packed;
  *                      null for one example per row. Padding positions belong to an example of their row.
  */
-public record Batch(long[][] inputIds, long[][] attentionMask, long[][] labels, long[] taskIds, int[][] exampleOf) {
+public record Batch(long[][] inputIds, long[][] attentionMask, long[][] labels, long[] taskIds, int[][] exampleOf)
+        implements Serializable {
+
+    private static final long serialVersionUID = 1L;
 
     public static final long IGNORE_INDEX = -100;
 

@@ -1,14 +1,11 @@
 package dev.mor4j.llama.train;
 
 import dev.mor4j.core.MorException;
-import dev.mor4j.core.adapter.AdapterContext;
-import dev.mor4j.core.adapter.AdapterMethod;
 import dev.mor4j.core.adapter.ParameterCount;
 import dev.mor4j.core.train.CheckpointStore;
-import dev.mor4j.core.train.DropoutMasks;
-import dev.mor4j.core.train.GradientSource;
+import dev.mor4j.core.train.GradientAccumulator;
 import dev.mor4j.core.train.MetricsLog;
-import dev.mor4j.core.train.SameDiffGradients;
+import dev.mor4j.core.train.StepGradients;
 import dev.mor4j.core.train.StepMetrics;
 import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.core.train.TrainListener;
@@ -16,7 +13,6 @@ import dev.mor4j.core.train.Trainer;
 import dev.mor4j.core.train.TrainerState;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
-import dev.mor4j.llama.model.Batch;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -24,22 +20,20 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.IntFunction;
-import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Supervised fine-tuning of a LLaMA model's adapters on encoded examples (e.g. Tulu-v2): the library's
  * training entry point.
  *
- * <p>Built once, it holds one training graph ({@link LlamaAdapters#graph}, with the loss and dropout masks),
- * reused for every batch whatever its shape. Each optimizer step takes its micro-batches from
- * {@link TrainingData} (seeded shuffling per epoch; each micro-batch's examples packed into rows of at most the
- * longest example's length by default, {@link Builder#packing}, or right-padded one per row), draws the adapter
- * dropout masks from
- * {@code (seed, step, micro-batch)} ({@link DropoutMasks}), and lets the {@link Trainer} accumulate, clip and
- * apply AdamW. The adapter weights of {@link LlamaAdapters#weights()} are trained in place.
+ * <p>Built once, it holds one training graph ({@link MicroBatchGradients}: the graph with the loss, the feeds and
+ * the adapter dropout masks drawn from {@code (seed, step, micro-batch)}), reused for every batch whatever its
+ * shape. Each optimizer step takes its micro-batches from {@link TrainingData} (seeded shuffling per epoch; each
+ * micro-batch's examples packed into rows of at most the longest example's length by default,
+ * {@link Builder#packing}, or right-padded one per row) and lets the {@link Trainer} accumulate, clip and apply
+ * AdamW. The adapter weights of {@link LlamaAdapters#weights()} are trained in place. A {@link StepBackend} may
+ * compute the micro-batches elsewhere (a cluster); everything else stays here, and the results are the same bits.
  *
  * <p>With an output directory it writes what Hugging Face's Trainer writes: {@code checkpoint-<step>}
  * directories (each also a loadable PEFT adapter, with the data position and router statistics for an exact
@@ -66,16 +60,14 @@ public final class LlamaFineTune {
     private final String baseModelName;
     private final Consumer<String> messages;
     private final List<TrainListener> listeners;
-    private final LlamaGraph graph; // null when recomputing layer by layer
-    private final LlamaGraph feedsGraph; // the graph whose feeds() builds the micro-batches' placeholders
+    private final MicroBatchGradients gradients; // this process's graph (a backend's workers hold their own)
+    private final StepBackend backend; // null: the steps run here
     private final MemoryPlan memoryPlan;
     private final boolean recomputing;
     private final TrainingData data;
     private final RouterStats routerStats;
-    private final List<String> routerVariables;
     private final Trainer trainer;
     private final TaskIndex tasks; // null unless the adapter is MoRE
-    private MicroBatch current;
     private MetricsLog metricsLog;
     private List<StepMetrics> callMetrics;
     private FineTuneResult.Tokens callTokens;
@@ -100,56 +92,43 @@ public final class LlamaFineTune {
         this.recomputing = resolve(b.recompute, memoryPlan, options.batchSize(), longest,
                 len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len)
                         .withLimit(memoryPlan.limitBytes(), memoryPlan.limitSource()));
-        AdapterMethod method = adapters.config().method();
-        this.tasks = method == AdapterMethod.MORE ? TaskIndex.of(adapters.config().taskNames()) : null;
+        this.gradients = new MicroBatchGradients(model.weights(), adapters, config.seed(), options.lossReduction(),
+                recomputing);
+        this.tasks = gradients.tasks();
         if (tasks != null) {
             b.examples.forEach(tasks::idOf); // every example's dataset is a task, checked before any work
         }
-        boolean mixture = method == AdapterMethod.MOR || method == AdapterMethod.MOELORA;
-        List<String> trainables = new ArrayList<>(adapters.weights().keySet());
-        GradientSource gradients;
-        Map<String, INDArray> arrays;
-        List<String> routerPrefixes;
-        if (recomputing) {
-            this.graph = null;
-            LayerwiseGradients layerwise = new LayerwiseGradients(model.weights(), adapters, config.seed(),
-                    this::microBatchFeeds);
-            this.routerVariables = layerwise.routerOutputs();
-            routerPrefixes = layerwise.routerPrefixes();
-            if (!routerVariables.isEmpty()) {
-                layerwise.withRouterOutputs(this::countRouterWeights);
-            }
-            arrays = layerwise.trainableArrays();
-            gradients = layerwise;
-            this.feedsGraph = layerwise.segments().get(0);
-        } else {
-            this.graph = adapters.graph(model.weights(), true, true);
-            AdapterContext ctx = graph.adapterContext();
-            this.routerVariables = new ArrayList<>(ctx.routerOutputs().values());
-            routerPrefixes = new ArrayList<>(ctx.routerOutputs().keySet());
-            SameDiffGradients whole = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
-                    this::microBatch);
-            if (!routerVariables.isEmpty()) {
-                whole.withOutputs(routerVariables, this::countRouterWeights);
-            }
-            arrays = whole.trainableArrays();
-            gradients = whole;
-            this.feedsGraph = graph;
-        }
-        this.routerStats = new RouterStats(routerPrefixes, mixture ? adapters.config().experts() : 0);
-        for (String k : trainables) {
-            if (arrays.get(k) != adapters.weights().get(k)) {
-                throw new IllegalStateException("the graph holds a copy of adapter weight '" + k
-                        + "'; training would not update the adapter's arrays");
-            }
-        }
-        this.trainer = new Trainer(config, arrays, gradients)
+        this.routerStats = new RouterStats(gradients.routerPrefixes(), gradients.routerExperts());
+        this.backend = b.backend;
+        StepGradients steps = backend == null ? this::computeHere : backend.start(new StepBackend.Run(model,
+                adapters, this::microBatch, config, options, recomputing, routerStats));
+        this.trainer = Trainer.ofSteps(config, gradients.trainableArrays(), steps)
                 .dataPosition(() -> data.positionJson(trainer().globalStep()))
                 .addListener(new Listener());
         if (outputDir != null) {
             trainer.checkpoints(new CheckpointStore(outputDir, config.saveTotalLimit()))
                     .checkpointHook((dir, step) -> writeAdapter(dir));
         }
+    }
+
+    /** Runs a step's micro-batches in this process, one after another, counting router weights in order. */
+    private void computeHere(long step, GradientAccumulator into) {
+        for (int mb = 0; mb < into.microBatches(); mb++) {
+            MicroBatchGradients.Result r = gradients.compute(step, mb, microBatch(step, mb));
+            if (r.router() != null) {
+                routerStats.add(r.router());
+            }
+            into.add(mb, r.result());
+        }
+    }
+
+    /** Micro-batch {@code microBatch} of step {@code step}, counted in this call's tokens. */
+    private MicroBatch microBatch(long step, int microBatch) {
+        MicroBatch m = data.microBatch(step, microBatch);
+        if (callTokens != null) {
+            callTokens = callTokens.plus(m.batch());
+        }
+        return m;
     }
 
     /**
@@ -338,37 +317,6 @@ public final class LlamaFineTune {
         }
     }
 
-    /** A micro-batch's feeds for the whole training graph, dropout masks included. */
-    private SameDiffGradients.Batch microBatch(long step, int microBatch) {
-        SameDiffGradients.Batch b = microBatchFeeds(step, microBatch);
-        long rows = (long) current.batch().batchSize() * current.batch().seqLen();
-        AdapterContext ctx = graph.adapterContext();
-        b.placeholders().putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, config.seed(), step,
-                microBatch));
-        return b;
-    }
-
-    /** A micro-batch's feeds without dropout masks (the layer-by-layer path draws them per layer). */
-    private SameDiffGradients.Batch microBatchFeeds(long step, int microBatch) {
-        MicroBatch m = data.microBatch(step, microBatch);
-        current = m;
-        if (callTokens != null) {
-            callTokens = callTokens.plus(m.batch());
-        }
-        Batch batch = tasks == null ? m.batch() : m.batch().withTaskIds(tasks.idsOf(m.examples()));
-        Map<String, INDArray> feeds = feedsGraph.feeds(batch, true, options.lossReduction());
-        return new SameDiffGradients.Batch(feeds, batch.tokenCount());
-    }
-
-    private void countRouterWeights(long step, int microBatch, Map<String, INDArray> values) {
-        List<INDArray> weights = new ArrayList<>();
-        for (String v : routerVariables) {
-            weights.add(values.get(v)); // [B·T, N]
-        }
-        List<String> exampleDatasets = current.examples().stream().map(EncodedExample::dataset).toList();
-        routerStats.add(weights, current.batch(), exampleDatasets);
-    }
-
     /** Forwards each step to the metrics file, the caller's listeners and this call's metrics. */
     private final class Listener implements TrainListener {
         @Override
@@ -417,11 +365,12 @@ public final class LlamaFineTune {
      * @throws IllegalStateException when the run recomputes layer by layer: it then has one graph per layer
      */
     public LlamaGraph graph() {
-        if (graph == null) {
-            throw new IllegalStateException("this run recomputes activations layer by layer: it has one graph per"
-                    + " decoder layer, not one training graph");
-        }
-        return graph;
+        return gradients.graph();
+    }
+
+    /** The backend computing the steps; null when they run in this process. */
+    public StepBackend backend() {
+        return backend;
     }
 
     public TrainingData data() {
@@ -455,6 +404,7 @@ public final class LlamaFineTune {
         private final List<TrainListener> listeners = new ArrayList<>();
         private Recompute recompute = Recompute.AUTO;
         private boolean packing = true;
+        private StepBackend backend;
 
         private Builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
             this.model = model;
@@ -510,6 +460,15 @@ public final class LlamaFineTune {
          */
         public Builder packing(boolean packing) {
             this.packing = packing;
+            return this;
+        }
+
+        /**
+         * Computes the steps' micro-batches with {@code backend} (e.g. on a Spark cluster) instead of in this
+         * process; the results are the same bits.
+         */
+        public Builder backend(StepBackend backend) {
+            this.backend = backend;
             return this;
         }
 

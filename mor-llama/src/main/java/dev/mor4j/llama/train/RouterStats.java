@@ -8,6 +8,7 @@ import dev.mor4j.core.AtomicFiles;
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.model.Batch;
 import java.io.IOException;
+import java.io.Serializable;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,9 +22,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 /**
  * Mean router weight of every adapted module × expert, per source dataset of the training examples (the
  * quantity of the MoR paper's Fig. 7), accumulated over the training passes: each real token (attention 1)
- * adds its row of router weights {@code g(x) [N]} to the sums of its example's {@code dataset}; padding is not
- * counted. The sums are kept in double and saved in every checkpoint ({@value #FILE}), so a resumed run ends
- * with the statistics of an uninterrupted one.
+ * adds its row of router weights {@code g(x) [N]} to its micro-batch's sums for its example's {@code dataset}
+ * ({@link Counts}), which are then added to the run's; padding is not counted. The sums are kept in double and
+ * saved in every checkpoint ({@value #FILE}), so a resumed run ends with the statistics of an uninterrupted one.
  */
 public final class RouterStats {
 
@@ -48,7 +49,8 @@ public final class RouterStats {
      * @param sums   {@code [modules][N]} sums of router weights over those tokens
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    public record DatasetSums(long tokens, double[][] sums) {
+    public record DatasetSums(long tokens, double[][] sums) implements Serializable {
+        private static final long serialVersionUID = 1L;
     }
 
     /** Running sums of one dataset. */
@@ -89,14 +91,38 @@ public final class RouterStats {
     }
 
     /**
-     * Counts one micro-batch.
+     * The router weights of one micro-batch, summed per dataset: what {@link #add(Counts)} adds to the totals. A
+     * value, so it can be computed where the micro-batch ran and added where the statistics are kept.
      *
-     * @param weights       router weights {@code [B·T, N]} of each module, in {@link #modules()} order
+     * @param datasets per dataset of the micro-batch's examples: its real tokens and their router weights' sums
+     *                 {@code [modules][N]}
+     */
+    public record Counts(Map<String, DatasetSums> datasets) implements Serializable {
+        private static final long serialVersionUID = 1L;
+    }
+
+    /**
+     * Counts one micro-batch ({@link #count} then {@link #add(Counts)}).
+     *
+     * @param weights         router weights {@code [B·T, N]} of each module, in {@link #modules()} order
      * @param batch           the batch, padded or packed (its attention mask says which positions are real tokens,
      *                        {@link Batch#exampleOfToken()} which example each belongs to)
      * @param exampleDatasets the dataset of each of the batch's examples ({@link Batch#exampleCount()})
      */
     public void add(List<INDArray> weights, Batch batch, List<String> exampleDatasets) {
+        add(count(weights, batch, exampleDatasets));
+    }
+
+    /**
+     * Sums one micro-batch's router weights per dataset, token by token in row order, without adding them to the
+     * totals.
+     *
+     * @param weights         router weights {@code [B·T, N]} of each module, in {@link #modules()} order
+     * @param batch           the batch, padded or packed
+     * @param exampleDatasets the dataset of each of the batch's examples ({@link Batch#exampleCount()})
+     * @throws MorException if a module's weights are not {@code [B·T, N]}
+     */
+    public Counts count(List<INDArray> weights, Batch batch, List<String> exampleDatasets) {
         if (exampleDatasets.size() != batch.exampleCount()) {
             throw new IllegalArgumentException("expected the datasets of " + batch.exampleCount() + " examples, got "
                     + exampleDatasets.size());
@@ -116,13 +142,14 @@ public final class RouterStats {
             }
             values.add(w.castTo(DataType.DOUBLE).dup('c').data().asDouble());
         }
+        Map<String, Sums> counts = new TreeMap<>();
         int[] exampleOf = batch.exampleOfToken(); // [B·T]
         for (int i = 0; i < b; i++) {
             for (int j = 0; j < t; j++) {
                 if (batch.attentionMask()[i][j] == 0) {
                     continue;
                 }
-                Sums d = datasets.computeIfAbsent(exampleDatasets.get(exampleOf[i * t + j]),
+                Sums d = counts.computeIfAbsent(exampleDatasets.get(exampleOf[i * t + j]),
                         k -> new Sums(0, new double[modules.size()][experts]));
                 d.tokens++;
                 int row = i * t + j;
@@ -135,6 +162,31 @@ public final class RouterStats {
                 }
             }
         }
+        Map<String, DatasetSums> out = new TreeMap<>();
+        counts.forEach((k, d) -> out.put(k, new DatasetSums(d.tokens, d.sums)));
+        return new Counts(out);
+    }
+
+    /**
+     * Adds one micro-batch's counts to the totals. Adding the micro-batches in the same order gives the same bits
+     * wherever they were counted.
+     *
+     * @throws MorException if the counts are of another number of modules or experts
+     */
+    public void add(Counts counts) {
+        counts.datasets().forEach((k, c) -> {
+            if (c.sums().length != modules.size() || Arrays.stream(c.sums()).anyMatch(r -> r.length != experts)) {
+                throw new MorException("router counts of dataset '" + k + "' are not [" + modules.size() + "]["
+                        + experts + "]");
+            }
+            Sums d = datasets.computeIfAbsent(k, x -> new Sums(0, new double[modules.size()][experts]));
+            d.tokens += c.tokens();
+            for (int m = 0; m < modules.size(); m++) {
+                for (int e = 0; e < experts; e++) {
+                    d.sums[m][e] += c.sums()[m][e];
+                }
+            }
+        });
     }
 
     /** Datasets seen, sorted by name. */

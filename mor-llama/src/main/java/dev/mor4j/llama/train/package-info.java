@@ -9,6 +9,9 @@
  *       ({@link dev.mor4j.llama.train.PackingCollator}) or right-padded one per row
  *       ({@link dev.mor4j.llama.train.BatchCollator}); its {@link dev.mor4j.llama.train.DataPosition} is saved
  *       with each checkpoint.</li>
+ *   <li>{@link dev.mor4j.llama.train.MicroBatchGradients}: one micro-batch's loss and adapter gradients (the graph,
+ *       its feeds and dropout masks), in this process or on each worker of a
+ *       {@link dev.mor4j.llama.train.StepBackend} (a cluster).</li>
  *   <li>{@link dev.mor4j.llama.train.RouterStats}: mean router weight per module × expert for each source
  *       dataset (the MoR paper's Fig. 7).</li>
  * </ul>
