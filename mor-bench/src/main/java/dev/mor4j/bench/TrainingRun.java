@@ -20,9 +20,11 @@ import java.util.List;
  * bare ({@link GemmReplay}), so that each pass is also measured against what the machine's GEMM speed of that
  * minute allows. The child prints one line {@code RESULT <json>}.
  *
- * <p>Child arguments: {@code variant layers tokens warmup rounds [profile|samediff]}; with {@code profile} it
- * then runs one more forward and step with {@link OpProfile} attached and prints where the time went, to
- * stderr; with {@code samediff} the graph runs as SameDiff runs it by itself (see {@link TrainingStep}).
+ * <p>Child arguments: {@code variant layers tokens warmup rounds [profile|samediff] [prompt=N]}; with
+ * {@code profile} it then runs one more forward and step with {@link OpProfile} attached and prints where the time
+ * went, to stderr; with {@code samediff} the graph runs as SameDiff runs it by itself (see {@link TrainingStep});
+ * {@code prompt=N} makes the sequence's first N tokens an unlabelled prompt (chat data: only the answer is
+ * labelled), so the label-only head runs on the other {@code tokens − N} positions.
  */
 public final class TrainingRun {
 
@@ -42,23 +44,26 @@ public final class TrainingRun {
         int tokens = Integer.parseInt(args[2]);
         int warmup = Integer.parseInt(args[3]);
         int rounds = Integer.parseInt(args[4]);
-        boolean profile = args.length > 5 && args[5].equals("profile");
-        boolean sameDiffDefaults = args.length > 5 && args[5].equals("samediff");
-        ObjectNode result = measure(variant, layers, tokens, warmup, rounds, profile, sameDiffDefaults);
+        List<String> extra = List.of(args).subList(5, args.length);
+        boolean profile = extra.contains("profile");
+        boolean sameDiffDefaults = extra.contains("samediff");
+        int prompt = extra.stream().filter(a -> a.startsWith("prompt=")).mapToInt(a -> Integer.parseInt(a.substring(7)))
+                .findFirst().orElse(0);
+        ObjectNode result = measure(variant, layers, tokens, prompt, warmup, rounds, profile, sameDiffDefaults);
         System.out.println("RESULT " + result);
         System.exit(0);
     }
 
     /** Runs the measurement in this process. */
-    public static ObjectNode measure(Variant variant, int layers, int tokens, int warmup, int rounds, boolean profile,
-            boolean sameDiffDefaults) {
+    public static ObjectNode measure(Variant variant, int layers, int tokens, int promptTokens, int warmup, int rounds,
+            boolean profile, boolean sameDiffDefaults) {
         LlamaConfig config = RandomLlama.llama2_7bWidth(layers);
         long t0 = System.nanoTime();
         LlamaWeights weights = RandomLlama.weights(config, 42);
         double buildSeconds = (System.nanoTime() - t0) / 1e9;
         System.gc();
         TrainingStep step = new TrainingStep(weights, variant.config(List.of("gate_proj", "up_proj", "down_proj")),
-                tokens, 42, sameDiffDefaults);
+                tokens, promptTokens, 42, sameDiffDefaults);
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         try (MemoryPeak peak = new MemoryPeak()) {
             Interleaved timing = new Interleaved().add("forward", step::forward).add("gradients", step::gradients)
@@ -78,6 +83,7 @@ public final class TrainingRun {
             o.put("path", sameDiffDefaults ? "samediff-defaults" : "library");
             o.put("layers", layers);
             o.put("tokens", tokens);
+            o.put("prompt_tokens", promptTokens);
             o.put("trainable_parameters", step.trainableParameters());
             o.put("weights_build_seconds", buildSeconds);
             o.set("forward_ms", stats(timing.stats("forward")));
