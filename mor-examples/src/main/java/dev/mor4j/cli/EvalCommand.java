@@ -14,6 +14,7 @@ import dev.mor4j.llama.eval.MultipleChoiceItem;
 import dev.mor4j.llama.eval.Perplexity;
 import dev.mor4j.llama.eval.TaskResult;
 import dev.mor4j.llama.eval.TokenScorer;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.tokenizer.Tokenizer;
@@ -71,7 +72,8 @@ final class EvalCommand implements Callable<Integer> {
         LlamaAdapters adapters = inputs.loadAdapters(m);
         Map<String, Integer> picks = new LinkedHashMap<>(); // task name → prompts that picked it (--task auto)
         TaskSelection selection = inputs.taskSelection(m, adapters, pick -> picks.merge(pick.name(), 1, Integer::sum));
-        LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), false) : adapters.graph(m.weights(), false, false);
+        LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), GraphKind.INFERENCE)
+                : adapters.graph(m.weights(), GraphKind.INFERENCE);
         TokenScorer scorer = new TokenScorer(graph, batchSize);
         PrintStream stdout = System.out;
         ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
