@@ -8,6 +8,7 @@ import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.core.train.Trainer;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -53,10 +54,10 @@ final class BatchedTrainingStep {
             source = layerwise;
             arrays = layerwise.trainableArrays();
         } else {
-            LlamaGraph graph = adapters.graph(weights, true, true);
+            LlamaGraph graph = adapters.graph(weights, GraphKind.TRAINING);
             this.feedsGraph = graph;
             List<String> trainables = new ArrayList<>(adapters.weights().keySet());
-            SameDiffGradients whole = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables, batches);
+            SameDiffGradients whole = graph.gradientSource(trainables, batches);
             source = whole;
             arrays = whole.trainableArrays();
         }
@@ -71,7 +72,7 @@ final class BatchedTrainingStep {
 
     /** The batch's placeholders, the loss's head at the labelled rows only or at every row. */
     private Map<String, INDArray> feeds(Batch batch) {
-        Map<String, INDArray> f = feedsGraph().feeds(batch, true, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> f = feedsGraph().feeds(batch, LlamaFeeds.Reduction.MEAN);
         return labelOnlyHead ? f : LlamaFeeds.withHeadAtEveryPosition(f);
     }
 

@@ -4,6 +4,7 @@ import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.MixtureOfRankExperts;
 import dev.mor4j.core.adapter.TaskInputs;
 import dev.mor4j.core.nn.FrozenLinear;
+import dev.mor4j.core.nn.GradFunctions;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -86,7 +87,7 @@ final class RandomProjection {
         sd.setLossVariables(LOSS);
         List<String> gradientNames = new ArrayList<>(weights.keySet());
         gradientNames.add(INPUT);
-        sd.createGradFunction(INPUT);
+        GradFunctions.create(sd, INPUT);
         return gradientNames;
     }
 }

@@ -10,6 +10,7 @@ import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.core.train.Trainer;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -75,7 +76,7 @@ public final class TrainingStep {
         // B starts at zero; give it small values so the adapters change the output from the first step on
         adapters.weights().replaceAll((k, v) -> v.sumNumber().doubleValue() == 0
                 ? Nd4j.randn(v.dataType(), v.shape()).muli(1e-3) : v);
-        this.graph = adapters.graph(weights, true, true);
+        this.graph = adapters.graph(weights, GraphKind.TRAINING);
         this.trainableParameters = adapters.trainableParameters();
         this.sameDiffDefaults = sameDiffDefaults;
         Random rng = new Random(seed);
@@ -86,10 +87,10 @@ public final class TrainingStep {
         long[][] labels = {ids[0].clone()}; // [1][T]
         Arrays.fill(labels[0], 0, promptTokens, Batch.IGNORE_INDEX);
         Batch batch = new Batch(ids, null, labels);
-        this.feeds = graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
+        this.feeds = graph.feeds(batch, LlamaFeeds.Reduction.MEAN);
         this.tokens = seqLen;
         List<String> trainables = new ArrayList<>(adapters.weights().keySet());
-        SameDiffGradients library = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS, trainables,
+        SameDiffGradients library = graph.gradientSource(trainables,
                 (step, micro) -> new SameDiffGradients.Batch(feeds, seqLen));
         if (sameDiffDefaults) {
             graph.sd().getSessions().clear(); // SameDiff creates its default session on the next call

@@ -1,6 +1,7 @@
 package dev.mor4j.bench;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.AdapterConfigBuilder;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.AdapterLayers;
 import dev.mor4j.core.adapter.MorForm;
@@ -59,13 +60,13 @@ public enum Variant {
         if (isBase()) {
             return null;
         }
-        if (peftType.equals("MORE")) {
-            return new AdapterConfig(peftType, r, 32, 0.0, targets, false, false, null, null, null, null, null,
-                    "CAUSAL_LM", null, null, MORE_TASKS, AdapterConfig.DEFAULT_TASK_LOSS_WEIGHT,
-                    AdapterConfig.DEFAULT_TASK_TEMPERATURE, null, null);
-        }
-        return new AdapterConfig(peftType, r, 32, 0.0, targets, false, false, experts == 0 ? null : experts,
-                experts == 0 ? null : RouterType.SOFTMAX, null, null, "ones", "CAUSAL_LM", null);
+        AdapterConfigBuilder b = switch (peftType) {
+            case "MORE" -> AdapterConfig.more(MORE_TASKS);
+            case "MOR" -> AdapterConfig.mor().experts(experts).router(RouterType.SOFTMAX);
+            case "MOELORA" -> AdapterConfig.moeLora().experts(experts).router(RouterType.SOFTMAX);
+            default -> AdapterConfig.lora();
+        };
+        return b.rank(r).alpha(32).dropout(0.0).targetModules(targets).build();
     }
 
     /** The adapter around {@code base}; null for {@link #BASE}. */

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,7 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A tiny run of the decode benchmark on the bundled model (the 7B-width one needs gigabytes). */
 class DecodeSpeedTest {
 
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
 
     @TempDir
     Path tmp;

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.safetensors.DType;
 import dev.mor4j.core.safetensors.ShardPlan;
 import dev.mor4j.core.safetensors.ShardedCheckpoint;
@@ -29,8 +30,7 @@ class RandomCheckpointTest {
     Path tmp;
 
     private static Path tokenizers() {
-        String dir = System.getProperty("mor.testdata");
-        return (dir != null ? Path.of(dir) : Path.of("..", "testdata")).resolve("tokenizers");
+        return TestData.root().resolve("tokenizers");
     }
 
     /** LLaMA-2-7B's layout at hidden 64, MLP 176, 2 layers, 4 heads. */

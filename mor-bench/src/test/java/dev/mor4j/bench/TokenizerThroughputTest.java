@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.data.TuluEncoder;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import java.nio.file.Path;
@@ -15,7 +16,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The tokenizer benchmark's corpora, and a tiny run of it with HF tokenizers in the process. */
 class TokenizerThroughputTest {
 
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
 
     @TempDir
     Path tmp;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -16,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /** The benchmark's training step on the bundled model, with every token labelled or after an unlabelled prompt. */
 class TrainingStepTest {
 
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
 
     @Test
     void theLossCoversThePositionsAfterThePrompt() {

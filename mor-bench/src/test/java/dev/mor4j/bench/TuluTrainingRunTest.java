@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.data.EncodedExample;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -17,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** The Tulu-shaped workload is what its Javadoc states, and a tiny run of the benchmark reports every variant. */
 class TuluTrainingRunTest {
 
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
 
     @TempDir
     Path tmp;

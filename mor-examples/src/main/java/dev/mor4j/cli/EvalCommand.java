@@ -15,6 +15,7 @@ import dev.mor4j.llama.eval.Perplexity;
 import dev.mor4j.llama.eval.TaskResult;
 import dev.mor4j.llama.eval.TokenScorer;
 import dev.mor4j.llama.generate.Generator;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.tokenizer.Tokenizer;
@@ -107,8 +108,8 @@ final class EvalCommand implements Callable<Integer> {
         TaskSelection selection = inputs.taskSelection(m, adapters, pick -> picks.merge(pick.name(), 1, Integer::sum));
         TokenScorer scorer = null; // scoring graph, only for --tasks and --texts
         if (items != null || textRows != null) {
-            LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), false)
-                    : adapters.graph(m.weights(), false, false);
+            LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), GraphKind.INFERENCE)
+                    : adapters.graph(m.weights(), GraphKind.INFERENCE);
             scorer = new TokenScorer(graph, batchSize);
         }
         PrintStream stdout = System.out;

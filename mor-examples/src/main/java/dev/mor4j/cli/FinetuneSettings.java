@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.AdapterConfigBuilder;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.train.LrSchedulerType;
 import dev.mor4j.core.train.TrainConfig;
@@ -147,30 +148,31 @@ record FinetuneSettings(
     }
 
     /**
-     * The adapter to train, in PEFT's terms; MoRE's is {@link AdapterConfig#moreDefaults} with the flags given applied
+     * The adapter to train, in PEFT's terms; MoRE's is {@link AdapterConfig#more} with the flags given applied
      * and its rank experts listed.
      *
      * @param taskNames MoRE's tasks in task-id order (ignored by the other methods)
      */
     AdapterConfig adapterConfig(List<String> taskNames) {
         if (isMore()) {
-            return new AdapterConfig("MORE", rank, alpha, dropout, List.copyOf(targets), false, false, null, null, null,
-                    null, null, "CAUSAL_LM", null, // rank_experts written out even as the default 1…r
-                    rankExperts != null ? List.copyOf(rankExperts) : IntStream.rangeClosed(1, rank).boxed().toList(),
-                    List.copyOf(taskNames),
-                    taskLossWeight != null ? taskLossWeight : AdapterConfig.DEFAULT_TASK_LOSS_WEIGHT,
-                    taskTemperature != null ? taskTemperature : AdapterConfig.DEFAULT_TASK_TEMPERATURE, null, null);
+            return AdapterConfig.more(taskNames).rank(rank).alpha(alpha).dropout(dropout).targetModules(targets)
+                    // rank_experts written out even as the default 1…r
+                    .rankExperts(rankExperts != null ? rankExperts : IntStream.rangeClosed(1, rank).boxed().toList())
+                    .taskLossWeight(taskLossWeight != null ? taskLossWeight : AdapterConfig.DEFAULT_TASK_LOSS_WEIGHT)
+                    .taskTemperature(taskTemperature != null ? taskTemperature : AdapterConfig.DEFAULT_TASK_TEMPERATURE)
+                    .build();
         }
-        boolean mixture = method.equals("mor") || method.equals("moelora");
-        String peftType = switch (method) {
-            case "mor" -> "MOR";
-            case "moelora" -> "MOELORA";
-            default -> "LORA";
+        AdapterConfigBuilder b = switch (method) {
+            case "mor" -> AdapterConfig.mor();
+            case "moelora" -> AdapterConfig.moeLora();
+            case "dora" -> AdapterConfig.dora();
+            default -> AdapterConfig.lora();
         };
-        RouterType routerType = mixture ? RouterType.parse(router) : null;
-        return new AdapterConfig(peftType, rank, alpha, dropout, List.copyOf(targets), method.equals("dora"), false,
-                mixture ? experts : null, routerType, mixture ? topK : null, mixture ? 0.01 : null,
-                method.equals("mor") ? "ones" : null, "CAUSAL_LM", null);
+        b.rank(rank).alpha(alpha).dropout(dropout).targetModules(targets);
+        if (method.equals("mor") || method.equals("moelora")) {
+            b.experts(experts).router(RouterType.parse(router)).topK(topK);
+        }
+        return b.build();
     }
 
     /** The optimizer settings; {@code steps} is the resolved number of optimizer steps. */

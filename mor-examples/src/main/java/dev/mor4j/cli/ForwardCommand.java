@@ -7,6 +7,7 @@ import dev.mor4j.core.safetensors.TensorInfo;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.adapter.MoreTasks;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -62,10 +63,9 @@ final class ForwardCommand implements Callable<Integer> {
         if (MoreTasks.isMore(adapters)) {
             batch = batch.withTaskIds(checkedTasks(taskIds, MoreTasks.names(adapters), batch.batchSize()));
         }
-        LlamaGraph graph = adapters == null
-                ? LlamaGraph.base(m.weights(), batch.labels() != null)
-                : adapters.graph(m.weights(), false, batch.labels() != null);
-        LlamaForward.Result r = LlamaForward.run(graph, batch, false);
+        GraphKind kind = batch.labels() != null ? GraphKind.LOSS : GraphKind.INFERENCE;
+        LlamaGraph graph = adapters == null ? LlamaGraph.base(m.weights(), kind) : adapters.graph(m.weights(), kind);
+        LlamaForward.Result r = LlamaForward.run(graph, batch);
         Map<String, INDArray> result = new LinkedHashMap<>();
         result.put("logits", r.logits());
         if (r.loss() != null) {

@@ -32,8 +32,10 @@ public final class ReadmeExample {
         TuluEncoder encoder = new TuluEncoder(tokenizer, 512);
         List<EncodedExample> examples = chats.stream().map(encoder::encode).toList();
 
-        // MoR with the paper's settings (8 experts, r 8, alpha 32) on gate/up/down projections.
-        LlamaAdapters mor = LlamaAdapters.create(model.weights(), AdapterConfig.morDefaults(), 42);
+        // MoR with the paper's settings, every option named (these are also the builder's defaults).
+        AdapterConfig config = AdapterConfig.mor().experts(8).rank(8).alpha(32).dropout(0.05)
+                .targetModules("gate_proj", "up_proj", "down_proj").build();
+        LlamaAdapters mor = LlamaAdapters.create(model.weights(), config, 42);
         LlamaFineTune.builder(model, mor, examples)
                 .trainConfig(TrainConfig.builder().learningRate(2e-4).maxSteps(10).build())
                 .build()

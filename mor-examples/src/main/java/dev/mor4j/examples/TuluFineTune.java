@@ -55,7 +55,7 @@ public final class TuluFineTune {
 
         // 2. The frozen model and a fresh MoR adapter: N 8, r 8, alpha 32, dropout 0.05 on gate/up/down.
         LlamaModel model = LlamaModel.load(modelDir);
-        LlamaAdapters mor = LlamaAdapters.create(model.weights(), AdapterConfig.morDefaults(), 42);
+        LlamaAdapters mor = LlamaAdapters.create(model.weights(), AdapterConfig.mor().build(), 42);
 
         // 3. The paper's optimisation: AdamW at 2e-4, 3% warmup, linear decay.
         FineTuneOptions options = FineTuneOptions.defaults().withBatchSize(4);

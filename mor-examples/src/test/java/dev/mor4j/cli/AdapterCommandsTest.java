@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.adapter.RouterType;
@@ -25,13 +26,9 @@ class AdapterCommandsTest {
     @TempDir
     Path tmp;
 
-    private final Path model = CliTestSupport.testdata().resolve("models/tiny-llama-f32");
-    private final Path baseMor = CliTestSupport.testdata().resolve("goldens/goldens-base-mor.safetensors");
-    private final Path peft = CliTestSupport.testdata().resolve("goldens/goldens-peft.safetensors");
-
-    private static double maxAbsDiff(INDArray a, INDArray b) {
-        return Nd4j.getExecutioner().exec(new org.nd4j.linalg.api.ops.impl.reduce.same.AMax(a.sub(b))).getDouble(0);
-    }
+    private final Path model = TestData.root().resolve("models/tiny-llama-f32");
+    private final Path baseMor = TestData.root().resolve("goldens/goldens-base-mor.safetensors");
+    private final Path peft = TestData.root().resolve("goldens/goldens-peft.safetensors");
 
     /** A MoR adapter directory written from the golden weights. */
     private Path morAdapterFromGoldens() {
@@ -43,8 +40,8 @@ class AdapterCommandsTest {
                 }
             }
         }
-        AdapterConfig cfg = new AdapterConfig("MOR", 8, 32, 0.0, List.of("gate_proj", "up_proj", "down_proj"), false,
-                false, 4, RouterType.SOFTMAX, null, null, "ones", "CAUSAL_LM", "tiny-llama-f32");
+        AdapterConfig cfg = AdapterConfig.mor().rank(8).alpha(32).dropout(0.0).experts(4).router(RouterType.SOFTMAX)
+                .baseModel("tiny-llama-f32").build();
         Path dir = tmp.resolve("mor-adapter");
         AdapterFiles.save(dir, cfg, w);
         return dir;
@@ -57,7 +54,7 @@ class AdapterCommandsTest {
                 morAdapterFromGoldens().toString(), "--inputs", baseMor.toString(), "--out", out.toString());
         assertEquals(0, r.exitCode(), r.err());
         try (SafetensorsFile o = SafetensorsFile.open(out); SafetensorsFile g = SafetensorsFile.open(baseMor)) {
-            double d = maxAbsDiff(o.getFloat("logits"), g.getFloat("mor.logits"));
+            double d = TestData.maxAbsDiff(o.getFloat("logits"), g.getFloat("mor.logits"));
             double l = Math.abs(o.getFloat("loss").getDouble(0) - g.getFloat("mor.loss").getDouble(0));
             System.out.printf("forward --adapter MoR: logits max|Δ| %.3g, loss |Δ| %.3g%n", d, l);
             assertTrue(d <= 1e-4, "logits " + d);
@@ -69,24 +66,24 @@ class AdapterCommandsTest {
     void mergeThenForwardGivesPeftMergedLogits() {
         Path merged = tmp.resolve("merged");
         CliTestSupport.Run r = CliTestSupport.run(null, "merge", "--model", model.toString(), "--adapter",
-                CliTestSupport.testdata().resolve("adapters/peft-lora").toString(), "--out", merged.toString());
+                TestData.root().resolve("adapters/peft-lora").toString(), "--out", merged.toString());
         assertEquals(0, r.exitCode(), r.err());
         Path out = tmp.resolve("o.safetensors");
         CliTestSupport.Run f = CliTestSupport.run(null, "forward", "--model", merged.toString(), "--inputs",
                 peft.toString(), "--out", out.toString());
         assertEquals(0, f.exitCode(), f.err());
         try (SafetensorsFile o = SafetensorsFile.open(out); SafetensorsFile g = SafetensorsFile.open(peft)) {
-            assertTrue(maxAbsDiff(o.getFloat("logits"), g.getFloat("peft.lora.merged_logits")) <= 1e-4);
+            assertTrue(TestData.maxAbsDiff(o.getFloat("logits"), g.getFloat("peft.lora.merged_logits")) <= 1e-4);
         }
     }
 
     /** --max-shard-size splits as transformers does; --dtype chooses the stored type; bad values exit with 2. */
     @Test
     void mergeWritesShardsAndTheRequestedDtype() throws Exception {
-        String lora = CliTestSupport.testdata().resolve("adapters/peft-lora").toString();
+        String lora = TestData.root().resolve("adapters/peft-lora").toString();
         Path sharded = tmp.resolve("sharded");
         CliTestSupport.Run r = CliTestSupport.run(null, "merge", "--model",
-                CliTestSupport.testdata().resolve("models/tiny-llama-sharded").toString(), "--adapter", lora,
+                TestData.root().resolve("models/tiny-llama-sharded").toString(), "--adapter", lora,
                 "--out", sharded.toString(), "--max-shard-size", "1MB");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.err().contains("(float32, 3 files and an index)"), r.err());
@@ -96,7 +93,7 @@ class AdapterCommandsTest {
                 peft.toString(), "--out", out.toString());
         assertEquals(0, f.exitCode(), f.err());
         try (SafetensorsFile o = SafetensorsFile.open(out); SafetensorsFile g = SafetensorsFile.open(peft)) {
-            assertTrue(maxAbsDiff(o.getFloat("logits"), g.getFloat("peft.lora.merged_logits")) <= 1e-4);
+            assertTrue(TestData.maxAbsDiff(o.getFloat("logits"), g.getFloat("peft.lora.merged_logits")) <= 1e-4);
         }
 
         Path bf16 = tmp.resolve("bf16");

@@ -1,5 +1,6 @@
 package dev.mor4j.cli;
 
+import dev.mor4j.core.TestData;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.InputStream;
@@ -14,11 +15,6 @@ final class CliTestSupport {
     }
 
     private CliTestSupport() {
-    }
-
-    static Path testdata() {
-        String p = System.getProperty("mor.testdata");
-        return p != null ? Path.of(p) : Path.of("..", "testdata");
     }
 
     static synchronized Run run(String stdin, String... args) {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -12,13 +13,13 @@ import org.junit.jupiter.api.Test;
 class EncodeCommandTest {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private final String tokenizer = CliTestSupport.testdata().resolve("tokenizers/sp-bpe-32k").toString();
+    private final String tokenizer = TestData.root().resolve("tokenizers/sp-bpe-32k").toString();
 
     @Test
     void encodesTheSampleExactlyAsTheGoldens() throws Exception {
         for (int maxLen : new int[] {1024, 24}) {
             CliTestSupport.Run r = CliTestSupport.run(null, "encode", "--tokenizer", tokenizer, "--max-len",
-                    String.valueOf(maxLen), "--data", CliTestSupport.testdata().resolve("tulu/tulu_v2_sample.jsonl").toString());
+                    String.valueOf(maxLen), "--data", TestData.root().resolve("tulu/tulu_v2_sample.jsonl").toString());
             assertEquals(0, r.exitCode(), r.err());
             Map<String, JsonNode> byId = new HashMap<>();
             for (String line : r.out().split("\n")) {
@@ -26,7 +27,7 @@ class EncodeCommandTest {
                 byId.put(n.get("id").asText(), n);
             }
             int checked = 0;
-            for (JsonNode g : JSON.readTree(CliTestSupport.testdata().resolve("goldens/text_goldens.json").toFile())
+            for (JsonNode g : JSON.readTree(TestData.root().resolve("goldens/text_goldens.json").toFile())
                     .get("tulu_sp_bpe_32k")) {
                 if (g.get("max_seq_length").asInt() != maxLen) {
                     continue;
@@ -50,7 +51,7 @@ class EncodeCommandTest {
 
     @Test
     void badLinesAreReportedOnceEachAndStrictStops() {
-        String bad = CliTestSupport.testdata().resolve("tulu/tulu_v2_bad.jsonl").toString();
+        String bad = TestData.root().resolve("tulu/tulu_v2_bad.jsonl").toString();
         CliTestSupport.Run r = CliTestSupport.run(null, "encode", "--tokenizer", tokenizer, "--data", bad);
         assertEquals(0, r.exitCode(), r.err());
         assertEquals(2, r.out().split("\n").length, "the two good lines");

@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.eval.ContinuationEncoder;
 import dev.mor4j.llama.eval.EvalFiles;
 import dev.mor4j.llama.eval.MultipleChoiceEval;
 import dev.mor4j.llama.eval.TaskResult;
 import dev.mor4j.llama.eval.TokenScorer;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.tokenizer.Tokenizer;
@@ -24,10 +26,10 @@ class EvalCommandTest {
     @TempDir
     Path tmp;
 
-    private final Path model = CliTestSupport.testdata().resolve("models/tiny-llama-f32");
-    private final Path tokenizer = CliTestSupport.testdata().resolve("tokenizers/sp-bpe-32k");
-    private final Path tasks = CliTestSupport.testdata().resolve("eval/sample_tasks.jsonl");
-    private final Path texts = CliTestSupport.testdata().resolve("eval/sample_texts.jsonl");
+    private final Path model = TestData.root().resolve("models/tiny-llama-f32");
+    private final Path tokenizer = TestData.root().resolve("tokenizers/sp-bpe-32k");
+    private final Path tasks = TestData.root().resolve("eval/sample_tasks.jsonl");
+    private final Path texts = TestData.root().resolve("eval/sample_texts.jsonl");
 
     @Test
     void printsATablePerTaskAndWritesJson() throws Exception {
@@ -46,7 +48,7 @@ class EvalCommandTest {
         LlamaModel m = LlamaModel.load(model);
         MultipleChoiceEval.Report expected = new MultipleChoiceEval(
                 new ContinuationEncoder(Tokenizer.load(tokenizer), true),
-                new TokenScorer(LlamaGraph.base(m.weights(), false), 4)).run(EvalFiles.readTasks(tasks));
+                new TokenScorer(LlamaGraph.base(m.weights(), GraphKind.INFERENCE), 4)).run(EvalFiles.readTasks(tasks));
         JsonNode json = new ObjectMapper().readTree(out.toFile());
         for (TaskResult t : expected.tasks()) {
             JsonNode n = json.get("tasks").get(t.task());

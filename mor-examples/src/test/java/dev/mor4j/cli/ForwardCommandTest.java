@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;
 import java.nio.file.Files;
@@ -18,8 +19,8 @@ class ForwardCommandTest {
     @TempDir
     Path tmp;
 
-    private final Path model = CliTestSupport.testdata().resolve("models/tiny-llama-f32");
-    private final Path goldens = CliTestSupport.testdata().resolve("goldens/goldens-base-mor.safetensors");
+    private final Path model = TestData.root().resolve("models/tiny-llama-f32");
+    private final Path goldens = TestData.root().resolve("goldens/goldens-base-mor.safetensors");
 
     @Test
     void reproducesTransformersLogitsAndLoss() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.generate.GenerationConfig;
 import dev.mor4j.llama.generate.Generator;
 import dev.mor4j.llama.model.LlamaModel;
@@ -14,9 +15,9 @@ import org.junit.jupiter.api.Test;
 
 class GenerateCommandTest {
 
-    private final String model = CliTestSupport.testdata().resolve("models/tiny-llama-f32").toString();
-    private final String tokenizer = CliTestSupport.testdata().resolve("tokenizers/sp-bpe-32k").toString();
-    private final String lora = CliTestSupport.testdata().resolve("adapters/peft-lora").toString();
+    private final String model = TestData.root().resolve("models/tiny-llama-f32").toString();
+    private final String tokenizer = TestData.root().resolve("tokenizers/sp-bpe-32k").toString();
+    private final String lora = TestData.root().resolve("adapters/peft-lora").toString();
 
     private CliTestSupport.Run generate(String... extra) {
         String[] args = new String[6 + extra.length];

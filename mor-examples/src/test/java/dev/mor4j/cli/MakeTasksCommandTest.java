@@ -1,5 +1,6 @@
 package dev.mor4j.cli;
 
+import dev.mor4j.core.TestData;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +24,7 @@ class MakeTasksCommandTest {
     @TempDir
     Path tmp;
 
-    private final Path model = CliTestSupport.testdata().resolve("models/tiny-llama-f32");
+    private final Path model = TestData.root().resolve("models/tiny-llama-f32");
 
     private static CliTestSupport.Run makeTasks(Path out, int testPerTask, String... extra) {
         List<String> args = new ArrayList<>(List.of("make-tasks", "--out", out.toString(), "--seed", "5",
@@ -113,9 +114,9 @@ class MakeTasksCommandTest {
 
     @Test
     void generationOptionsNeedGenerate() {
-        Path tasks = CliTestSupport.testdata().resolve("eval/sample_tasks.jsonl");
+        Path tasks = TestData.root().resolve("eval/sample_tasks.jsonl");
         CliTestSupport.Run r = CliTestSupport.run(null, "eval", "--model", model.toString(), "--tokenizer",
-                CliTestSupport.testdata().resolve("tokenizers/sp-bpe-32k").toString(), "--tasks", tasks.toString(),
+                TestData.root().resolve("tokenizers/sp-bpe-32k").toString(), "--tasks", tasks.toString(),
                 "--predictions", tmp.resolve("p.jsonl").toString());
         assertEquals(MorCli.EXIT_INPUT, r.exitCode());
         assertTrue(r.err().startsWith("error: --predictions goes with --generate"), r.err());

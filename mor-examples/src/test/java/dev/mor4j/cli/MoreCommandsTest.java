@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaModel;
 import java.nio.file.Files;
@@ -31,9 +33,9 @@ import org.nd4j.linalg.factory.Nd4j;
 class MoreCommandsTest {
 
     private static final List<String> TASKS = List.of("alpha", "beta", "gamma");
-    private static final Path MODEL = CliTestSupport.testdata().resolve("models/tiny-llama-f32");
-    private static final Path TOKENIZER = CliTestSupport.testdata().resolve("tokenizers/sp-bpe-32k");
-    private static final Path GOLDENS = CliTestSupport.testdata().resolve("goldens/goldens-base-mor.safetensors");
+    private static final Path MODEL = TestData.root().resolve("models/tiny-llama-f32");
+    private static final Path TOKENIZER = TestData.root().resolve("tokenizers/sp-bpe-32k");
+    private static final Path GOLDENS = TestData.root().resolve("goldens/goldens-base-mor.safetensors");
 
     @TempDir
     static Path shared;
@@ -50,8 +52,7 @@ class MoreCommandsTest {
     @BeforeAll
     static void writeAdapter() {
         AdapterConfig d = AdapterConfig.moreDefaults(TASKS);
-        AdapterConfig config = new AdapterConfig("MORE", 8, 32, 0.0, d.targetModules(), false, false, null, null, null,
-                null, null, "CAUSAL_LM", null, List.of(1, 2, 4, 8), TASKS, 0.1, 0.05, null, null);
+        AdapterConfig config = d.toBuilder().dropout(0.0).rankExperts(1, 2, 4, 8).build();
         LlamaAdapters a = LlamaAdapters.create(LlamaModel.load(MODEL).weights(), config, 5);
         a.weights().forEach((k, v) -> {
             if (k.endsWith("lora_B.weight") || k.endsWith("more_task_embedding")) {
@@ -118,7 +119,7 @@ class MoreCommandsTest {
             batch = new Batch(g.getLong("input_ids").toLongMatrix(), g.getLong("attention_mask").toLongMatrix(),
                     g.getLong("labels").toLongMatrix(), new long[] {0, 2});
         }
-        LlamaForward.Result expected = LlamaForward.run(a.graph(m.weights(), false, true), batch, false);
+        LlamaForward.Result expected = LlamaForward.run(a.graph(m.weights(), GraphKind.LOSS), batch);
         assertTrue(relativeDiff(logits(out), expected.logits()) <= 1e-6);
         try (SafetensorsFile o = SafetensorsFile.open(out)) {
             assertEquals(expected.loss(), o.getFloat("loss").getFloat(0), 1e-6);
@@ -192,7 +193,7 @@ class MoreCommandsTest {
     void taskMisuseIsOneClearErrorListingTheTasks() {
         String m = MODEL.toString();
         String a = more.toString();
-        String lora = CliTestSupport.testdata().resolve("adapters/peft-lora").toString();
+        String lora = TestData.root().resolve("adapters/peft-lora").toString();
         String out = tmp.resolve("x").toString();
         String[][] cases = {
             {"error: " + a + " is a MoRE adapter: name the task to convert with --task NAME, one of [alpha, beta, gamma]",
@@ -210,7 +211,7 @@ class MoreCommandsTest {
                 "--prompt", "Hi"},
             {"error: --task delta: " + a + " has no task 'delta'; its tasks are [alpha, beta, gamma] (or auto)",
                 "eval", "--model", m, "--tokenizer", TOKENIZER.toString(), "--adapter", a, "--task", "delta",
-                "--texts", CliTestSupport.testdata().resolve("eval/sample_texts.jsonl").toString()},
+                "--texts", TestData.root().resolve("eval/sample_texts.jsonl").toString()},
             {"error: --task auto: --task chooses a task of a MoRE adapter, and no --adapter was given",
                 "generate", "--model", m, "--tokenizer", TOKENIZER.toString(), "--task", "auto", "--prompt", "Hi"}};
         for (String[] c : cases) {
@@ -252,8 +253,8 @@ class MoreCommandsTest {
 
     @Test
     void evalWithATaskScoresWhatItsMergedCheckpointScores() throws Exception {
-        String tasks = CliTestSupport.testdata().resolve("eval/sample_tasks.jsonl").toString();
-        String texts = CliTestSupport.testdata().resolve("eval/sample_texts.jsonl").toString();
+        String tasks = TestData.root().resolve("eval/sample_tasks.jsonl").toString();
+        String texts = TestData.root().resolve("eval/sample_texts.jsonl").toString();
         Path withTask = tmp.resolve("task.json");
         CliTestSupport.Run r = CliTestSupport.run(null, "eval", "--model", MODEL.toString(), "--tokenizer",
                 TOKENIZER.toString(), "--adapter", more.toString(), "--task", "beta", "--tasks", tasks, "--texts",

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,7 +22,7 @@ class TokenizeCommandTest {
 
     @Test
     void writesOneIdArrayPerLineMatchingTheGoldens() throws Exception {
-        JsonNode goldens = JSON.readTree(CliTestSupport.testdata().resolve("goldens/text_goldens.json").toFile())
+        JsonNode goldens = JSON.readTree(TestData.root().resolve("goldens/text_goldens.json").toFile())
                 .get("tokenizers");
         for (String name : List.of("sp-bpe-32k", "llama3")) {
             StringBuilder stdin = new StringBuilder();
@@ -32,7 +33,7 @@ class TokenizeCommandTest {
                 withSpecial.add(JSON.writeValueAsString(g.get("ids")));
                 noSpecial.add(JSON.writeValueAsString(g.get("ids_no_special")));
             }
-            String dir = CliTestSupport.testdata().resolve("tokenizers/" + name).toString();
+            String dir = TestData.root().resolve("tokenizers/" + name).toString();
             CliTestSupport.Run r = CliTestSupport.run(stdin.toString(), "tokenize", "--tokenizer", dir);
             assertEquals(0, r.exitCode(), r.err());
             assertEquals(withSpecial, normalise(r.out()), name);
@@ -60,7 +61,7 @@ class TokenizeCommandTest {
 
     @Test
     void aLineThatIsNotAJsonStringIsNamed() {
-        String dir = CliTestSupport.testdata().resolve("tokenizers/sp-bpe-32k").toString();
+        String dir = TestData.root().resolve("tokenizers/sp-bpe-32k").toString();
         CliTestSupport.Run r = CliTestSupport.run("\"ok\"\nnot json\n", "tokenize", "--tokenizer", dir);
         assertEquals(MorCli.EXIT_INPUT, r.exitCode());
         assertTrue(r.err().contains("stdin:2"), r.err());

@@ -3,6 +3,7 @@ package dev.mor4j.examples;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.LlamaModel;
@@ -17,17 +18,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 class ExamplesTest {
 
-    private static Path testdata() {
-        String p = System.getProperty("mor.testdata");
-        return p != null ? Path.of(p) : Path.of("..", "testdata");
-    }
-
-    private static final Path MODEL = testdata().resolve("models/tiny-llama-f32");
-    private static final Path TOKENIZER = testdata().resolve("tokenizers/sp-bpe-32k");
+    private static final Path MODEL = TestData.root().resolve("models/tiny-llama-f32");
+    private static final Path TOKENIZER = TestData.root().resolve("tokenizers/sp-bpe-32k");
 
     @Test
     void theReadmeShowsExactlyTheReadmeExampleClass() throws Exception {
-        Path root = testdata().toAbsolutePath().getParent();
+        Path root = TestData.root().toAbsolutePath().getParent();
         String readme = Files.readString(root.resolve("README.md"));
         int section = readme.indexOf("## Use it from Java");
         assertTrue(section >= 0, "README.md has a 'Use it from Java' section");
@@ -56,7 +52,8 @@ class ExamplesTest {
 
     @Test
     void tuluFineTuneTrainsOnTheSample(@TempDir Path out) {
-        FineTuneResult r = TuluFineTune.run(MODEL, TOKENIZER, testdata().resolve("tulu/tulu_v2_sample.jsonl"), out, 2);
+        FineTuneResult r = TuluFineTune.run(MODEL, TOKENIZER, TestData.root().resolve("tulu/tulu_v2_sample.jsonl"), out,
+                2);
         assertEquals(2, r.globalStep());
         assertEquals(out, r.adapter());
         assertTrue(Files.isRegularFile(out.resolve(AdapterFiles.CONFIG)));

@@ -1,9 +1,11 @@
 package dev.mor4j.llama;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.adapter.MoreTasks;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -25,9 +27,8 @@ public final class MoreFixtures {
 
     /** MoRE on gate/up/down: R 8, rank experts 1, 2, 4, 8, α 32, no dropout, the given tasks. */
     public static AdapterConfig config(List<String> tasks) {
-        AdapterConfig d = AdapterConfig.moreDefaults(tasks);
-        return new AdapterConfig("MORE", 8, 32, 0.0, d.targetModules(), false, false, null, null, null, null, null,
-                "CAUSAL_LM", null, List.of(1, 2, 4, 8), tasks, 0.1, 0.05, null, null);
+        return AdapterConfig.more(tasks).rank(8).alpha(32).dropout(0.0).rankExperts(1, 2, 4, 8).taskLossWeight(0.1)
+                .taskTemperature(0.05).build();
     }
 
     /**
@@ -54,8 +55,8 @@ public final class MoreFixtures {
     public static INDArray logits(LlamaWeights model, LlamaAdapters more, Batch batch, int task) {
         long[] tasks = new long[batch.batchSize()];
         Arrays.fill(tasks, task);
-        LlamaGraph graph = more.graph(model, false, false);
-        return LlamaForward.run(graph, batch.withTaskIds(tasks), false).logits();
+        LlamaGraph graph = more.graph(model, GraphKind.INFERENCE);
+        return LlamaForward.run(graph, batch.withTaskIds(tasks)).logits();
     }
 
     /** A task whose modules choose more than one distinct rank (so its LoRA needs a {@code rank_pattern}). */

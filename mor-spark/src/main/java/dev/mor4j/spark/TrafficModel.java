@@ -111,7 +111,6 @@ final class TrafficModel {
     }
 
     static AdapterConfig lora(int r, List<String> targets) {
-        return new AdapterConfig("LORA", r, 2.0 * r, 0.05, targets, false, false, null, null, null, null, null,
-                "CAUSAL_LM", null);
+        return AdapterConfig.lora().rank(r).alpha(2.0 * r).dropout(0.05).targetModules(targets).build();
     }
 }

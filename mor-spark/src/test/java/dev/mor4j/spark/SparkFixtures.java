@@ -1,5 +1,6 @@
 package dev.mor4j.spark;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.adapter.RouterType;
@@ -33,14 +34,9 @@ final class SparkFixtures {
     private SparkFixtures() {
     }
 
-    static Path testdata() {
-        String p = System.getProperty("mor.testdata");
-        return p != null ? Path.of(p) : Path.of("..", "testdata");
-    }
-
     static synchronized LlamaModel model() {
         if (model == null) {
-            model = LlamaModel.load(testdata().resolve("models/tiny-llama-f32"));
+            model = LlamaModel.load(TestData.root().resolve("models/tiny-llama-f32"));
         }
         return model;
     }
@@ -48,8 +44,8 @@ final class SparkFixtures {
     /** The 16 sample conversations encoded at 256 tokens, as {@code mor finetune} encodes them by default. */
     static synchronized List<EncodedExample> sample() {
         if (sample == null) {
-            Tokenizer tok = Tokenizer.load(testdata().resolve("tokenizers/sp-bpe-32k"));
-            try (Stream<Conversation> s = TuluReader.openStrict(testdata().resolve("tulu/tulu_v2_sample.jsonl"))
+            Tokenizer tok = Tokenizer.load(TestData.root().resolve("tokenizers/sp-bpe-32k"));
+            try (Stream<Conversation> s = TuluReader.openStrict(TestData.root().resolve("tulu/tulu_v2_sample.jsonl"))
                     .stream()) {
                 sample = new TuluEncoder(tok, 256).encodeAll(s, new EncodeStats()).toList();
             }
@@ -59,8 +55,7 @@ final class SparkFixtures {
 
     /** MoR on gate/up/down with the paper's shape (N 8, r 8, α 32) and adapter dropout 0.1. */
     static AdapterConfig mor() {
-        return new AdapterConfig("MOR", 8, 32, 0.1, List.of("gate_proj", "up_proj", "down_proj"), false, false, 8,
-                RouterType.SOFTMAX, 2, 0.01, "ones", "CAUSAL_LM", null);
+        return AdapterConfig.mor().rank(8).alpha(32).dropout(0.1).experts(8).router(RouterType.SOFTMAX).build();
     }
 
     /**

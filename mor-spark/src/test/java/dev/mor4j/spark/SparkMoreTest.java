@@ -26,8 +26,8 @@ class SparkMoreTest {
     private static FineTuneResult train(Map<String, float[]> into, StepBackend backend) {
         List<String> tasks = TaskIndex.fromExamples(SparkFixtures.sample()).names();
         AdapterConfig d = AdapterConfig.moreDefaults(tasks);
-        AdapterConfig more = new AdapterConfig("MORE", 8, 32, 0.1, d.targetModules(), false, false, null, null, null,
-                null, null, "CAUSAL_LM", null, List.of(1, 2, 4, 8), tasks, 0.1, 0.05, null, null);
+        AdapterConfig more = d.toBuilder().dropout(0.1).rankExperts(1, 2, 4, 8).taskLossWeight(0.1)
+                .taskTemperature(0.05).build();
         LlamaAdapters adapters = LlamaAdapters.create(SparkFixtures.model().weights(), more, 3);
         TrainConfig cfg = TrainConfig.builder().learningRate(1e-2).maxSteps(2).gradientAccumulationSteps(2).seed(9)
                 .warmupRatio(0).saveSteps(0).build();

@@ -44,6 +44,42 @@ public final class AdapterConfigBuilder {
         this.method = method;
     }
 
+    /** A builder holding {@code c}'s options ({@link AdapterConfig#toBuilder()}). */
+    static AdapterConfigBuilder from(AdapterConfig c) {
+        AdapterConfigBuilder b = new AdapterConfigBuilder(c.method());
+        b.rank = c.r();
+        b.alpha = c.loraAlpha();
+        b.dropout = c.loraDropout();
+        b.targetModules = c.targetModules();
+        b.rslora = c.useRslora();
+        if (c.numExperts() != null) {
+            b.experts = c.numExperts();
+        }
+        if (c.router() != null) {
+            b.router = c.router();
+        }
+        b.topK = c.topK();
+        b.routerAuxLossCoef = c.routerAuxLossCoef();
+        if (c.omegaInit() != null) {
+            b.omegaInit = java.util.Arrays.stream(OmegaInit.values()).filter(o -> o.jsonName().equalsIgnoreCase(
+                    c.omegaInit())).findFirst().orElseThrow(() -> new MorException("adapter config: omega_init must be"
+                    + " 'ones' or 'random', got '" + c.omegaInit() + "'"));
+        }
+        b.rankExperts = c.rankExperts();
+        b.tasks = c.tasks();
+        if (c.taskLossWeight() != null) {
+            b.taskLossWeight = c.taskLossWeight();
+        }
+        if (c.taskTemperature() != null) {
+            b.taskTemperature = c.taskTemperature();
+        }
+        b.rankPattern = c.rankPattern();
+        b.alphaPattern = c.alphaPattern();
+        b.taskType = c.taskType();
+        b.baseModel = c.baseModelNameOrPath();
+        return b;
+    }
+
     /** r: the rank of the LoRA pair (MoR, MoRE: the shared pair; MoE-LoRA: each expert's). */
     public AdapterConfigBuilder rank(int r) {
         this.rank = r;
@@ -65,6 +101,12 @@ public final class AdapterConfigBuilder {
     /** The projections to adapt, by name or name suffix (PEFT's {@code target_modules}). */
     public AdapterConfigBuilder targetModules(String... names) {
         this.targetModules = List.of(names);
+        return this;
+    }
+
+    /** The projections to adapt, by name or name suffix (PEFT's {@code target_modules}). */
+    public AdapterConfigBuilder targetModules(List<String> names) {
+        this.targetModules = List.copyOf(names);
         return this;
     }
 
@@ -107,6 +149,12 @@ public final class AdapterConfigBuilder {
     /** MoRE's rank experts {@code r_1 < … < r_K ≤ r}; default 1…r. */
     public AdapterConfigBuilder rankExperts(int... ranks) {
         this.rankExperts = Arrays.stream(ranks).boxed().toList();
+        return this;
+    }
+
+    /** MoRE's rank experts {@code r_1 < … < r_K ≤ r}; null for the default 1…r. */
+    public AdapterConfigBuilder rankExperts(List<Integer> ranks) {
+        this.rankExperts = ranks == null ? null : List.copyOf(ranks);
         return this;
     }
 

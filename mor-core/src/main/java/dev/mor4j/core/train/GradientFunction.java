@@ -1,6 +1,7 @@
 package dev.mor4j.core.train;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.nn.GradFunctions;
 import dev.mor4j.core.nn.SessionMemory;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -29,7 +30,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * (elementwise ops stay on their contiguous fast paths) and gets back every intermediate array, so that a
  * training step after the first allocates almost nothing new.
  *
- * <p>The gradients are the same (bit for bit) as {@code calculateGradientsAndOutputs}'s.
+ * <p>The gradients are the same (bit for bit) as {@code calculateGradientsAndOutputs}'s. The gradient function is
+ * created through {@link GradFunctions}, so nothing is written to standard output.
  */
 public final class GradientFunction {
 
@@ -57,7 +59,7 @@ public final class GradientFunction {
                     phs.add(g);
                 }
             }
-            sd.createGradFunction(phs.toArray(new String[0]));
+            GradFunctions.create(sd, phs.toArray(new String[0]));
         }
         List<String> names = new ArrayList<>(outputs);
         Map<String, String> gradName = new HashMap<>(); // variable -> its gradient variable

@@ -71,6 +71,32 @@ class AdapterConfigBuilderTest {
         assertFalse(AdapterConfig.mor().rslora(true).build().scaling() == 4.0);
     }
 
+    @Test
+    void aConfigIsMadeByItsBuilderNotByAPositionalConstructor() {
+        for (java.lang.reflect.Constructor<?> c : AdapterConfig.class.getConstructors()) {
+            assertTrue(c.getParameterCount() <= 3, "public " + c);
+        }
+    }
+
+    @Test
+    void toBuilderStartsFromEveryOptionOfTheConfig() {
+        List<AdapterConfig> configs = List.of(
+                AdapterConfig.lora().rank(4).alpha(8).rslora(true).rankPattern(Map.of("down_proj", 2))
+                        .alphaPattern(Map.of("up_proj", 3.0)).targetModules("up_proj", "down_proj").build(),
+                AdapterConfig.dora().dropout(0.1).baseModel("m").build(),
+                AdapterConfig.mor().experts(4).router(RouterType.TOPK).topK(3).omegaInit(OmegaInit.RANDOM).build(),
+                AdapterConfig.moeLora().experts(3).router(RouterType.BALANCED).routerAuxLossCoef(0.2).build(),
+                AdapterConfig.more(List.of("a", "b")).rankExperts(1, 4, 8).taskLossWeight(0.3).taskTemperature(0.5)
+                        .build());
+        for (AdapterConfig c : configs) {
+            assertEquals(c, c.toBuilder().build());
+        }
+        AdapterConfig changed = configs.get(2).toBuilder().dropout(0.0).build();
+        assertEquals(0.0, changed.loraDropout());
+        assertEquals(3, changed.topK());
+        assertEquals("random", changed.omegaInit());
+    }
+
     private static void assertMessage(String expected, org.junit.jupiter.api.function.Executable e) {
         MorException ex = assertThrows(MorException.class, e);
         assertTrue(ex.getMessage().contains(expected), ex.getMessage());

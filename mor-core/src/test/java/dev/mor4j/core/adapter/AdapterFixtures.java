@@ -1,5 +1,7 @@
 package dev.mor4j.core.adapter;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mor4j.core.nn.FrozenLinear;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -23,9 +25,32 @@ final class AdapterFixtures {
             return AdapterConfig.more(List.of("t0", "t1", "t2")).rank(r).alpha(2 * r + 1).dropout(dropout)
                     .targetModules("up_proj").build();
         }
-        String type = method == AdapterMethod.DORA ? "LORA" : method.name();
-        return new AdapterConfig(type, r, 2 * r + 1, dropout, List.of("up_proj"), method == AdapterMethod.DORA,
-                false, experts, router, Math.max(1, experts / 2), 0.05, "random", "CAUSAL_LM", null);
+        AdapterConfigBuilder b = switch (method) {
+            case LORA -> AdapterConfig.lora();
+            case DORA -> AdapterConfig.dora();
+            case MOR -> AdapterConfig.mor().omegaInit(OmegaInit.RANDOM);
+            case MOELORA -> AdapterConfig.moeLora();
+            default -> throw new IllegalArgumentException("no adapter layer config for " + method);
+        };
+        if (method == AdapterMethod.MOR || method == AdapterMethod.MOELORA) {
+            b.experts(experts).topK(Math.max(1, experts / 2)).routerAuxLossCoef(0.05);
+            if (router != null) {
+                b.router(router);
+            }
+        }
+        return b.rank(r).alpha(2 * r + 1).dropout(dropout).targetModules("up_proj").build();
+    }
+
+    /**
+     * A config as {@code adapter_config.json} text gives it, unchecked: how a file with a bad combination reaches
+     * the layers (the builder would refuse it).
+     */
+    static AdapterConfig fromJson(String json) {
+        try {
+            return new ObjectMapper().readValue(json, AdapterConfig.class);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException(json + ": " + e.getMessage(), e);
+        }
     }
 
     /** Standard normal entries times {@code std}. */
@@ -111,7 +136,4 @@ final class AdapterFixtures {
         return sd.output(Map.of("x", x), y.name()).get(y.name());
     }
 
-    static double maxAbsDiff(INDArray a, INDArray b) {
-        return a.castTo(DataType.DOUBLE).sub(b.castTo(DataType.DOUBLE)).amaxNumber().doubleValue();
-    }
 }

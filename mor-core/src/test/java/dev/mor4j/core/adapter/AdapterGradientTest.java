@@ -107,8 +107,7 @@ class AdapterGradientTest {
 
     private static AdapterConfig config(AdapterMethod method, RouterType router, boolean rslora, double dropout) {
         AdapterConfig c = AdapterFixtures.config(method, RANK, EXPERTS, router, dropout);
-        return new AdapterConfig(c.peftType(), c.r(), c.loraAlpha(), c.loraDropout(), c.targetModules(), c.useDora(),
-                rslora, c.numExperts(), c.router(), c.topK(), 0.3, c.omegaInit(), c.taskType(), null);
+        return c.toBuilder().rslora(rslora).routerAuxLossCoef(0.3).build();
     }
 
     /** {@code W + s·B·A} as an array, {@code [d_out, d_in]}. */

@@ -23,8 +23,14 @@ class AdapterLayersTest {
     private final FrozenLinear base = AdapterFixtures.base(rng, 64, 48, DataType.FLOAT);
 
     private static AdapterConfig cfg(String type, boolean dora, Integer n, RouterType router, Integer topK, String omega) {
-        return new AdapterConfig(type, 8, 16, 0.05, List.of("up_proj"), dora, false, n, router, topK, null, omega,
-                "CAUSAL_LM", null);
+        // as a file would give it: some of these combinations are ones the builder refuses
+        return AdapterFixtures.fromJson("{\"peft_type\": \"" + type + "\", \"r\": 8, \"lora_alpha\": 16,"
+                + " \"lora_dropout\": 0.05, \"target_modules\": [\"up_proj\"], \"use_dora\": " + dora
+                + (n == null ? "" : ", \"num_experts\": " + n)
+                + (router == null ? "" : ", \"router\": \"" + router.jsonName() + "\"")
+                + (topK == null ? "" : ", \"top_k\": " + topK)
+                + (omega == null ? "" : ", \"omega_init\": \"" + omega + "\"")
+                + ", \"task_type\": \"CAUSAL_LM\"}");
     }
 
     @Test
@@ -70,10 +76,11 @@ class AdapterLayersTest {
         assertMessage(() -> AdapterLayers.create(cfg("MOR", false, 4, RouterType.TOPK, null, null), "p", base), "top_k");
         assertMessage(() -> AdapterLayers.create(cfg("MOR", false, 4, null, null, "zeros"), "p", base), "omega_init", "zeros");
         assertMessage(() -> AdapterLayers.create(cfg("MOELORA", false, null, null, null, null), "p", base), "num_experts");
-        assertMessage(() -> AdapterLayers.create(new AdapterConfig("LORA", 0, 16, 0, null, false, false, null, null, null,
-                null, null, null, null), "p", base), "r must be");
-        assertMessage(() -> AdapterLayers.create(new AdapterConfig("LORA", 8, 16, 1.0, null, false, false, null, null, null,
-                null, null, null, null), "p", base), "lora_dropout");
+        assertMessage(() -> AdapterLayers.create(AdapterFixtures.fromJson(
+                "{\"peft_type\": \"LORA\", \"r\": 0, \"lora_alpha\": 16}"), "p", base), "r must be");
+        assertMessage(() -> AdapterLayers.create(AdapterFixtures.fromJson(
+                "{\"peft_type\": \"LORA\", \"r\": 8, \"lora_alpha\": 16, \"lora_dropout\": 1.0}"), "p", base),
+                "lora_dropout");
     }
 
     @Test

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.nn.FrozenLinear;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -27,8 +28,7 @@ class AdapterMergeTest {
         for (boolean rslora : new boolean[] {false, true}) {
             Random rng = new Random(41);
             AdapterConfig c = AdapterFixtures.config(method, 8, 1, RouterType.SOFTMAX, 0.1);
-            AdapterConfig cfg = new AdapterConfig(c.peftType(), c.r(), c.loraAlpha(), c.loraDropout(), c.targetModules(),
-                    c.useDora(), rslora, null, null, null, null, null, null, null);
+            AdapterConfig cfg = c.toBuilder().rslora(rslora).build();
             FrozenLinear base = AdapterFixtures.base(rng, 32, 88, DataType.FLOAT);
             AdapterLayer layer = AdapterLayers.create(cfg, "p", base);
             Map<String, INDArray> w = AdapterFixtures.randomWeights(layer, rng, DataType.FLOAT, 0.1);
@@ -37,9 +37,9 @@ class AdapterMergeTest {
             INDArray unmerged = AdapterFixtures.graph(layer, w, DataType.FLOAT, false).output(Map.of("x", x));
             INDArray mergedW = layer.mergedWeight(w); // [d_out, d_in]
             INDArray merged = AdapterFixtures.baseOutput(new FrozenLinear("merged", mergedW), x);
-            assertTrue(AdapterFixtures.maxAbsDiff(unmerged, AdapterFixtures.baseOutput(base, x)) > 0.1,
+            assertTrue(TestData.maxAbsDiff(unmerged, AdapterFixtures.baseOutput(base, x)) > 0.1,
                     "the adapter must change the output");
-            double d = AdapterFixtures.maxAbsDiff(unmerged, merged);
+            double d = TestData.maxAbsDiff(unmerged, merged);
             System.out.printf("%s rslora=%s merged vs unmerged: max |diff| %.3g%n", method, rslora, d);
             assertTrue(d <= 1e-5, method + " rslora=" + rslora + ": max |diff| " + d);
         }
@@ -56,8 +56,8 @@ class AdapterMergeTest {
         String dir = method == AdapterMethod.DORA ? "peft-dora" : "peft-lora";
         TinySafetensors adapter = TinySafetensors.open(data.resolve("adapters/" + dir + "/adapter_model.safetensors"));
         TinySafetensors model = TinySafetensors.open(data.resolve("models/tiny-llama-f32/model.safetensors"));
-        AdapterConfig cfg = new AdapterConfig("LORA", 8, 32, 0, null, method == AdapterMethod.DORA, false, null, null,
-                null, null, null, null, null);
+        AdapterConfig cfg = (method == AdapterMethod.DORA ? AdapterConfig.dora() : AdapterConfig.lora()).rank(8)
+                .alpha(32).dropout(0).build();
         Random rng = new Random(44);
         double worst = 0;
         for (int layerIndex = 0; layerIndex < 2; layerIndex++) {
@@ -74,7 +74,7 @@ class AdapterMergeTest {
                 INDArray x = AdapterFixtures.randn(rng, DataType.FLOAT, 1.0, 13, base.inFeatures());
                 INDArray unmerged = AdapterFixtures.graph(layer, w, DataType.FLOAT, false).output(Map.of("x", x));
                 INDArray merged = AdapterFixtures.baseOutput(new FrozenLinear("merged", layer.mergedWeight(w)), x);
-                double d = AdapterFixtures.maxAbsDiff(unmerged, merged);
+                double d = TestData.maxAbsDiff(unmerged, merged);
                 worst = Math.max(worst, d);
                 assertTrue(d <= 1e-5 * Math.max(1, unmerged.amaxNumber().doubleValue()), name + ": max |diff| " + d);
             }
@@ -89,7 +89,7 @@ class AdapterMergeTest {
         AdapterLayer dora = AdapterLayers.create(AdapterFixtures.config(AdapterMethod.DORA, 4, 1, null, 0), "p", base);
         Map<String, INDArray> w = dora.initialWeights(rng);
         INDArray x = AdapterFixtures.randn(rng, DataType.FLOAT, 1.0, 9, 24);
-        double d = AdapterFixtures.maxAbsDiff(AdapterFixtures.graph(dora, w, DataType.FLOAT, false).output(Map.of("x", x)),
+        double d = TestData.maxAbsDiff(AdapterFixtures.graph(dora, w, DataType.FLOAT, false).output(Map.of("x", x)),
                 AdapterFixtures.baseOutput(base, x));
         assertTrue(d <= 1e-6, "max |diff| " + d);
     }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.nn.FrozenLinear;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -45,8 +46,8 @@ class MixtureOfRankExpertsTest {
     private static final int TOKENS = EXAMPLE.length;
 
     static AdapterConfig config(double dropout) {
-        return new AdapterConfig("MORE", R, ALPHA, dropout, List.of("up_proj"), false, false, null, null, null, null,
-                null, "CAUSAL_LM", null, List.of(1, 2, 4), TASKS, TASK_LOSS_WEIGHT, TEMPERATURE, null, null);
+        return AdapterConfig.more(TASKS).rank(R).alpha(ALPHA).dropout(dropout).targetModules("up_proj")
+                .rankExperts(1, 2, 4).taskLossWeight(TASK_LOSS_WEIGHT).taskTemperature(TEMPERATURE).build();
     }
 
     /** Random A and B; a gate and embeddings with which task 0 picks expert 0, task 1 expert 2, task 2 expert 1. */
@@ -240,11 +241,11 @@ class MixtureOfRankExpertsTest {
         for (int task = 0; task < TASKS.size(); task++) {
             INDArray y = g.output(feeds(x, new int[3], new int[] {task}, new boolean[] {true, true, true}, dt));
             INDArray merged = x.mmul(layer.mergedWeight(w, task).transpose()); // [3, d_out]
-            assertTrue(AdapterFixtures.maxAbsDiff(y, merged) < 1e-12, "merged, task " + task);
+            assertTrue(TestData.maxAbsDiff(y, merged) < 1e-12, "merged, task " + task);
             INDArray[] ab = layer.taskLora(w, task);
             assertEquals(layer.chosenRank(w, task), ab[0].rows());
             INDArray lora = x.mmul(base.weight().transpose()).add(x.mmul(ab[0].transpose()).mmul(ab[1].transpose()));
-            assertTrue(AdapterFixtures.maxAbsDiff(y, lora) < 1e-12, "task LoRA, task " + task);
+            assertTrue(TestData.maxAbsDiff(y, lora) < 1e-12, "task LoRA, task " + task);
         }
         MorException e = assertThrows(MorException.class, () -> layer.mergedWeight(w));
         assertTrue(e.getMessage().contains("--task"), e.getMessage());
@@ -266,13 +267,15 @@ class MixtureOfRankExpertsTest {
         assertEquals(AdapterFixtures.baseOutput(base, x), y);
 
         AdapterConfig c = config(0.0);
-        AdapterConfig badRanks = new AdapterConfig("MORE", 4, 8, 0, List.of("up_proj"), false, false, null, null, null,
-                null, null, null, null, List.of(2, 2), TASKS, null, null, null, null);
+        // as files would give them: the builder refuses both
+        AdapterConfig badRanks = AdapterFixtures.fromJson("{\"peft_type\": \"MORE\", \"r\": 4, \"lora_alpha\": 8,"
+                + " \"target_modules\": [\"up_proj\"], \"rank_experts\": [2, 2], \"tasks\": [\""
+                + String.join("\", \"", TASKS) + "\"]}");
         MorException e = assertThrows(MorException.class, () -> new MixtureOfRankExperts(badRanks, PREFIX, base));
         assertTrue(e.getMessage().contains("rank_experts must increase strictly within [1, r=4], got [2, 2]"),
                 e.getMessage());
-        AdapterConfig noTasks = new AdapterConfig("MORE", 4, 8, 0, List.of("up_proj"), false, false, null, null, null,
-                null, null, null, null, null, null, null, null, null, null);
+        AdapterConfig noTasks = AdapterFixtures.fromJson("{\"peft_type\": \"MORE\", \"r\": 4, \"lora_alpha\": 8,"
+                + " \"target_modules\": [\"up_proj\"]}");
         e = assertThrows(MorException.class, () -> new MixtureOfRankExperts(noTasks, PREFIX, base));
         assertTrue(e.getMessage().contains("needs 'tasks'"), e.getMessage());
         assertEquals(List.of(1, 2, 3, 4), noTasks.rankExpertsOrDefault());

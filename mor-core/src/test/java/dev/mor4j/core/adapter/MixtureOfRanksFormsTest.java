@@ -1,6 +1,6 @@
 package dev.mor4j.core.adapter;
 
-import static dev.mor4j.core.adapter.AdapterFixtures.maxAbsDiff;
+import static dev.mor4j.core.TestData.maxAbsDiff;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

@@ -3,6 +3,7 @@ package dev.mor4j.core.adapter;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.core.nn.FrozenLinear;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -41,8 +42,8 @@ class MixtureOfRanksGoldenTest {
     }
 
     private static AdapterConfig goldenConfig() {
-        return new AdapterConfig("MOR", 8, 32, 0.0, MODULES, false, false, 4, RouterType.SOFTMAX, null, null,
-                "ones", "CAUSAL_LM", null);
+        return AdapterConfig.mor().rank(8).alpha(32).dropout(0.0).targetModules(MODULES).experts(4)
+                .router(RouterType.SOFTMAX).omegaInit(OmegaInit.ONES).build();
     }
 
     @Test
@@ -69,7 +70,7 @@ class MixtureOfRanksGoldenTest {
                     MixtureOfRanks mor = new MixtureOfRanks(goldenConfig(), prefix, base, form);
                     assertArrayEquals(mor.weightShapes().keySet().toArray(), weights.keySet().toArray());
                     INDArray y = AdapterFixtures.graph(mor, weights, DataType.FLOAT, false).output(Map.of("x", x));
-                    double d = AdapterFixtures.maxAbsDiff(y, ref);
+                    double d = TestData.maxAbsDiff(y, ref);
                     worstFloat = Math.max(worstFloat, d);
                     // float32 carries ~6e-8 relative per rounding; allow a few roundings of the largest output.
                     double floatTolerance = 1e-6 * Math.max(1, ref.amaxNumber().doubleValue());
@@ -81,7 +82,7 @@ class MixtureOfRanksGoldenTest {
                     weights.forEach((k, v) -> weights64.put(k, v.castTo(DataType.DOUBLE)));
                     INDArray y64 = AdapterFixtures.graph(mor64, weights64, DataType.DOUBLE, false)
                             .output(Map.of("x", x.castTo(DataType.DOUBLE)));
-                    double d64 = AdapterFixtures.maxAbsDiff(y64, ref);
+                    double d64 = TestData.maxAbsDiff(y64, ref);
                     worstDouble = Math.max(worstDouble, d64);
                     assertTrue(d64 <= 1e-12, prefix + " " + form + " DOUBLE: max |diff| " + d64);
                 }

@@ -3,6 +3,7 @@ package dev.mor4j.core.adapter;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mor4j.core.TestData;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -69,7 +70,7 @@ class RouterTest {
     void softmaxAndMean() {
         double[][] p = softmax();
         INDArray soft = run(new Router(RouterType.SOFTMAX, "r.weight", D_IN, N, 0, 0), true, null).gates();
-        assertTrue(AdapterFixtures.maxAbsDiff(soft, Nd4j.create(p)) < 1e-14);
+        assertTrue(TestData.maxAbsDiff(soft, Nd4j.create(p)) < 1e-14);
         INDArray mean = run(new Router(RouterType.MEAN, "r.weight", D_IN, N, 0, 0), true, null).gates();
         assertEquals(Nd4j.valueArrayOf(new long[] {TOKENS, N}, 1.0 / N, DataType.DOUBLE), mean);
     }
@@ -118,7 +119,7 @@ class RouterTest {
         double coef = 0.03;
         INDArray mask = Nd4j.create(new float[] {1, 1, 0, 1, 1, 1, 0, 0, 1}, new long[] {TOKENS, 1});
         Run r = run(new Router(RouterType.BALANCED, "r.weight", D_IN, N, 0, coef), true, mask);
-        assertTrue(AdapterFixtures.maxAbsDiff(r.gates(), Nd4j.create(softmax())) < 1e-14, "balanced routes by softmax");
+        assertTrue(TestData.maxAbsDiff(r.gates(), Nd4j.create(softmax())) < 1e-14, "balanced routes by softmax");
         double[][] p = softmax();
         double[] f = new double[N];
         double[] meanP = new double[N];

@@ -1,6 +1,7 @@
 package dev.mor4j.core.safetensors;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -15,7 +16,7 @@ import java.util.Arrays;
 import static dev.mor4j.core.safetensors.StTestSupport.assertMessage;
 import static dev.mor4j.core.safetensors.StTestSupport.f32;
 import static dev.mor4j.core.safetensors.StTestSupport.i64;
-import static dev.mor4j.core.safetensors.StTestSupport.model;
+import static dev.mor4j.core.TestData.model;
 import static dev.mor4j.core.safetensors.StTestSupport.writeRaw;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 

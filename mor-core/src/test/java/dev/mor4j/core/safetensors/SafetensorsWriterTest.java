@@ -3,6 +3,7 @@ package dev.mor4j.core.safetensors;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -26,7 +27,7 @@ import java.util.stream.Stream;
 
 import static dev.mor4j.core.safetensors.StTestSupport.assertMessage;
 import static dev.mor4j.core.safetensors.StTestSupport.f32;
-import static dev.mor4j.core.safetensors.StTestSupport.model;
+import static dev.mor4j.core.TestData.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,6 +1,7 @@
 package dev.mor4j.core.safetensors;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,7 +17,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 
 import static dev.mor4j.core.safetensors.StTestSupport.assertMessage;
-import static dev.mor4j.core.safetensors.StTestSupport.model;
+import static dev.mor4j.core.TestData.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -17,18 +17,6 @@ final class StTestSupport {
     private StTestSupport() {
     }
 
-    static Path testdata() {
-        String dir = System.getProperty("mor.testdata");
-        if (dir == null) {
-            throw new IllegalStateException("system property mor.testdata is not set (run the tests with Maven)");
-        }
-        return Path.of(dir);
-    }
-
-    static Path model(String name) {
-        return testdata().resolve("models").resolve(name);
-    }
-
     /** Writes the 8-byte little-endian {@code declaredHeaderLength}, then {@code header}, then {@code data}. */
     static Path writeRaw(Path file, long declaredHeaderLength, byte[] header, byte[] data) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(8 + header.length + data.length).order(ByteOrder.LITTLE_ENDIAN);

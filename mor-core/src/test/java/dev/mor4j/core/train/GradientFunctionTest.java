@@ -7,6 +7,7 @@ import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterContext;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.AdapterLayers;
+import dev.mor4j.core.adapter.OmegaInit;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.nn.FrozenLinear;
 import java.util.ArrayList;
@@ -32,10 +33,9 @@ class GradientFunctionTest {
     /** Two adapted layers (MoR, then LoRA) with a SiLU between them; the loss is the mean square of the output. */
     private static SameDiff twoLayers(Map<String, INDArray> weights, Random rng) {
         SameDiff sd = SameDiff.create();
-        AdapterConfig mor = new AdapterConfig("MOR", 4, 8, 0.0, List.of("p"), false, false, 3, RouterType.SOFTMAX,
-                null, null, "random", "CAUSAL_LM", null);
-        AdapterConfig lora = new AdapterConfig("LORA", 2, 4, 0.0, List.of("q"), false, false, null, null, null, null,
-                null, "CAUSAL_LM", null);
+        AdapterConfig mor = AdapterConfig.mor().rank(4).alpha(8).dropout(0.0).targetModules("p").experts(3)
+                .router(RouterType.SOFTMAX).omegaInit(OmegaInit.RANDOM).build();
+        AdapterConfig lora = AdapterConfig.lora().rank(2).alpha(4).dropout(0.0).targetModules("q").build();
         AdapterLayer first = AdapterLayers.create(mor, "p", new FrozenLinear("p", TinyProblem.gaussian(rng, D_MID, D_IN, 0.3)));
         AdapterLayer second = AdapterLayers.create(lora, "q", new FrozenLinear("q", TinyProblem.gaussian(rng, D_OUT, D_MID, 0.3)));
         for (AdapterLayer l : List.of(first, second)) {

@@ -6,6 +6,7 @@ import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.AdapterLayers;
 import dev.mor4j.core.adapter.MorForm;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.nio.file.Path;
@@ -124,9 +125,9 @@ public final class LlamaAdapters {
         return layers;
     }
 
-    /** A graph of the model with these adapters spliced in. */
-    public LlamaGraph graph(LlamaWeights model, boolean training, boolean withLoss) {
-        return LlamaGraph.build(model, layers, weights, training, withLoss);
+    /** A graph of the model with these adapters spliced in, built for {@code kind}. */
+    public LlamaGraph graph(LlamaWeights model, GraphKind kind) {
+        return LlamaGraph.build(model, layers, weights, kind);
     }
 
     public AdapterConfig config() {

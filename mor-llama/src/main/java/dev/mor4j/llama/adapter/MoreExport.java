@@ -61,9 +61,9 @@ public final class MoreExport {
             weights.put(prefix + LoraLayer.LORA_B, ab[1].castTo(DataType.FLOAT)); // [d_out, r_m]
         });
         AdapterConfig c = more.config();
-        AdapterConfig config = new AdapterConfig("LORA", top, top, c.loraDropout(), c.targetModules(), false, false,
-                null, null, null, null, null, c.taskType(), c.baseModelNameOrPath(), null, null, null, null,
-                rankPattern.isEmpty() ? null : rankPattern, alphaPattern.isEmpty() ? null : alphaPattern);
+        AdapterConfig config = AdapterConfig.lora().rank(top).alpha(top).dropout(c.loraDropout())
+                .targetModules(c.targetModules()).taskType(c.taskType()).baseModel(c.baseModelNameOrPath())
+                .rankPattern(rankPattern).alphaPattern(alphaPattern).build();
         return LlamaAdapters.of(model, config, weights, "the LoRA of task " + more.config().taskNames().get(task));
     }
 

@@ -3,6 +3,7 @@ package dev.mor4j.llama.adapter;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -60,7 +61,7 @@ public final class TaskPicker {
     public TaskPicker(LlamaWeights weights, LlamaAdapters adapters) {
         this.tasks = MoreTasks.names(adapters);
         this.temperature = adapters.config().taskTemperatureOrDefault();
-        this.graph = adapters.graph(weights, false, false);
+        this.graph = adapters.graph(weights, GraphKind.INFERENCE);
         this.similarities = graph.adapterContext().taskSimilarities().values().toArray(new String[0]);
     }
 
@@ -75,7 +76,7 @@ public final class TaskPicker {
         }
         long[][] ids = {Arrays.stream(promptIds).asLongStream().toArray()}; // [1, T]
         Batch batch = new Batch(ids, null, null, new long[] {NO_TASK});
-        Map<String, INDArray> feeds = graph.feeds(batch, false, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> feeds = graph.feeds(batch, LlamaFeeds.Reduction.MEAN);
         Map<String, INDArray> out = SessionMemory.output(graph.sd(), feeds, similarities);
         double[] mean = new double[tasks.size()]; // [tasks]
         for (String name : similarities) {

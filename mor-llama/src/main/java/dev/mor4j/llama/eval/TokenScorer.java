@@ -128,7 +128,7 @@ public final class TokenScorer {
             }
         }
         long[] tasks = taskIds == null ? null : chunk.stream().mapToLong(i -> taskIds[i]).toArray(); // [B]
-        INDArray logits = LlamaForward.run(graph, new Batch(ids, mask, null, tasks), false).logits(); // [B, T, V]
+        INDArray logits = LlamaForward.run(graph, new Batch(ids, mask, null, tasks)).logits(); // [B, T, V]
         for (int r = 0; r < b; r++) {
             Span span = spans.get(chunk.get(r));
             double sum = 0;

@@ -3,6 +3,7 @@ package dev.mor4j.llama.generate;
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.adapter.TaskSelection;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import dev.mor4j.llama.tokenizer.Tokenizer;
@@ -78,7 +79,8 @@ public final class Generator {
     /** As {@link #recomputing(LlamaWeights, LlamaAdapters, Tokenizer)}, choosing a MoRE adapter's tasks. */
     public static Generator recomputing(LlamaWeights weights, LlamaAdapters adapters, Tokenizer tokenizer,
             TaskSelection tasks) {
-        LlamaGraph graph = adapters == null ? LlamaGraph.base(weights, false) : adapters.graph(weights, false, false);
+        LlamaGraph graph = adapters == null ? LlamaGraph.base(weights, GraphKind.INFERENCE)
+                : adapters.graph(weights, GraphKind.INFERENCE);
         return new Generator(new RecomputingStepper(graph, tasks), tokenizer, eosIds(weights, tokenizer));
     }
 

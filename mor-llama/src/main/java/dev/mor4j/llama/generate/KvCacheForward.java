@@ -6,9 +6,9 @@ import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.config.LlamaConfig;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
-import dev.mor4j.llama.model.LlamaGraph.KvCacheMode;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -24,7 +24,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * logits and the {@link KvCache}, then decode passes that take only the new tokens and the cache.
  *
  * <p>Two {@link LlamaGraph}s are built once, in the constructor, and reused for every call: one in
- * {@link KvCacheMode#PREFILL} and one in {@link KvCacheMode#DECODE}. All sequences of a batch have the same
+ * {@link GraphKind#PREFILL} and one {@link GraphKind#DECODE}. All sequences of a batch have the same
  * length (no padding), since the rotary positions are shared by the batch.
  *
  * <p>The cache has a fixed capacity, chosen at the prefill ({@link #prefill(int[][], int)}: the longest the
@@ -68,8 +68,8 @@ public final class KvCacheForward {
     public KvCacheForward(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights) {
         this.config = weights.config();
         this.dataType = weights.dataType();
-        this.prefill = LlamaGraph.forGeneration(weights, adapters, adapterWeights, KvCacheMode.PREFILL);
-        this.decode = LlamaGraph.forGeneration(weights, adapters, adapterWeights, KvCacheMode.DECODE);
+        this.prefill = LlamaGraph.build(weights, adapters, adapterWeights, GraphKind.PREFILL);
+        this.decode = LlamaGraph.build(weights, adapters, adapterWeights, GraphKind.DECODE);
     }
 
     public LlamaConfig config() {
@@ -116,7 +116,7 @@ public final class KvCacheForward {
                     + config.maxPositionEmbeddings() + "] (the prompt's length, max_position_embeddings), got "
                     + capacity);
         }
-        Map<String, INDArray> feeds = prefill.feeds(batch, false, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> feeds = prefill.feeds(batch, LlamaFeeds.Reduction.MEAN);
         long[] slots = {batch.batchSize(), config.numKeyValueHeads(), capacity, config.headDim()}; // [B, n_kv, C, hd]
         KvCache empty = KvCache.allocate(config.numHiddenLayers(), slots, dataType);
         return run(prefill, feeds, empty, batch.batchSize(), t);

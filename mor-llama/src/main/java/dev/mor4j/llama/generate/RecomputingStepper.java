@@ -55,7 +55,7 @@ public final class RecomputingStepper implements LogitsStepper {
     }
 
     private float[] run() {
-        LlamaForward.Result r = LlamaForward.run(graph, new Batch(new long[][] {ids}, null, null, taskIds), false);
+        LlamaForward.Result r = LlamaForward.run(graph, new Batch(new long[][] {ids}, null, null, taskIds));
         return KvCacheStepper.lastRow(r.logits()); // of [1, T, V]
     }
 

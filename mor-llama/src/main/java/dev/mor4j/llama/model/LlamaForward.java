@@ -24,13 +24,21 @@ public final class LlamaForward {
      * Runs the graph on {@code batch}: the logits of every position, and the loss when the graph has one (the
      * batch then needs labels). In a graph with a loss the two come from separate passes of the LM head, over every
      * position for the logits and over the labelled positions for the loss.
+     *
+     * @throws dev.mor4j.core.MorException if the graph has a loss and the batch no labels
      */
-    public static Result run(LlamaGraph graph, Batch batch, boolean hiddenStates) {
-        boolean loss = graph.hasLoss() && batch.labels() != null;
-        Map<String, INDArray> feeds = graph.feeds(batch, loss, LlamaFeeds.Reduction.MEAN);
-        if (graph.hasLoss() && !loss) {
-            throw new IllegalArgumentException("this graph computes a loss: the batch needs labels");
-        }
+    public static Result run(LlamaGraph graph, Batch batch) {
+        return run(graph, batch, false);
+    }
+
+    /** As {@link #run(LlamaGraph, Batch)}, with the {@code L+1} hidden states too. */
+    public static Result withHiddenStates(LlamaGraph graph, Batch batch) {
+        return run(graph, batch, true);
+    }
+
+    private static Result run(LlamaGraph graph, Batch batch, boolean hiddenStates) {
+        boolean loss = graph.hasLoss();
+        Map<String, INDArray> feeds = graph.feeds(batch, LlamaFeeds.Reduction.MEAN);
         List<String> outputs = new ArrayList<>();
         outputs.add(LlamaGraph.LOGITS);
         if (loss) {

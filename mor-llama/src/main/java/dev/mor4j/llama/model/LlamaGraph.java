@@ -6,12 +6,18 @@ import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.core.nn.LeanProduct;
 import dev.mor4j.core.nn.StopGradient;
+import dev.mor4j.core.train.GradientFunction;
+import dev.mor4j.core.train.SameDiffGradients;
 import dev.mor4j.llama.config.LlamaConfig;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.autodiff.samediff.array.SingleThreadArrayHolder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -39,26 +45,28 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Float placeholders and all arithmetic are in the weights' type ({@link LlamaWeights#dataType()}).
  * Outputs: {@code logits} {@code [B·T, V]}, {@code hidden.0} … {@code hidden.L} ({@code [B·T, H]}: the
  * embeddings, then each layer's output; the last one after the final norm, as transformers returns them),
- * and {@code loss} (scalar) plus {@code total_loss} (loss plus auxiliary losses) when built with a loss.
- * Differentiate {@code total_loss}, the graph's loss variable: in a graph with a loss, {@code loss} and
- * {@code logits} have no gradient path of their own (the loss's gradient with respect to the final hidden
- * states is computed in closed form and enters through {@code total_loss}); to differentiate a loss of your
- * own on {@code logits}, build the graph without one. The loss runs the LM head on the {@code L} labelled positions
- * only ({@link LabelledLoss}); {@code logits} of every position are computed only when asked for.
+ * and with a loss ({@link GraphKind#LOSS}, {@link GraphKind#TRAINING}) {@code loss} (scalar) plus
+ * {@code total_loss} (loss plus auxiliary losses). Only {@code total_loss} has a gradient path: {@code loss} and
+ * {@code logits} have none of their own (the loss's gradient with respect to the final hidden states is computed
+ * in closed form and enters through {@code total_loss}). So gradients come from {@link #gradients} or
+ * {@link #gradientSource}, which differentiate {@code total_loss} of a {@link GraphKind#TRAINING} graph and
+ * refuse any other; to differentiate a loss of your own on {@code logits}, build
+ * {@link GraphKind#TRAINING_LOGITS}. The loss runs the LM head on the {@code L} labelled positions only
+ * ({@link LabelledLoss}); {@code logits} of every position are computed only when asked for.
  *
  * <p>A training graph computes attention in two causal query blocks ({@link CausalAttention#twoBlocks}), which
  * leaves out the scores that the causal mask would zero anyway; it therefore needs batches of at least two
  * positions (checked by {@link #feeds}), as every training example has (BOS and a label). A packed batch's
  * block-diagonal mask zeroes a subset of what the causal mask keeps, so the blocks leave out only zeros there too.
  *
- * <p>For generation with a key/value cache ({@link #forGeneration}) the same graph is built in one of two
- * further {@linkplain KvCacheMode modes}: {@link KvCacheMode#PREFILL} also outputs each layer's keys and
- * values, and {@link KvCacheMode#DECODE} additionally takes a cache of the earlier positions' keys and values as
+ * <p>For generation with a key/value cache the same graph is built as one of two further kinds:
+ * {@link GraphKind#PREFILL} also outputs each layer's keys and values, and {@link GraphKind#DECODE} additionally
+ * takes a cache of the earlier positions' keys and values as
  * placeholders, so that only the new tokens are computed. In both modes:
  * <ul>
  *   <li>outputs {@code present.{l}.key} and {@code present.{l}.value} {@code [B, n_kv, T, hd]}: layer
  *       {@code l}'s keys (after rotary embedding) and values of the T positions the graph is given</li>
- *   <li>in {@link KvCacheMode#DECODE}, placeholders {@code past.{l}.key} and {@code past.{l}.value}
+ *   <li>in {@link GraphKind#DECODE}, placeholders {@code past.{l}.key} and {@code past.{l}.value}
  *       {@code [B, n_kv, C, hd]}: a cache of capacity C, read where it lies ({@link CachedAttention}), whose
  *       first P slots hold the earlier positions; {@code position_ids} {@code [T]} holding the new tokens'
  *       positions {@code P … P+T-1}; and {@code attn_bias} {@code [B, 1, T, C+T]}, the C slots (0 for the P
@@ -89,22 +97,13 @@ public final class LlamaGraph {
     /** A training segment's auxiliary losses (router load balancing), summed; present only when it has some. */
     public static final String AUX_LOSS = "aux_loss";
 
-    /** How a graph takes part in key/value caching for generation. */
-    public enum KvCacheMode {
-        /** No cache: the scoring and training graph. */
-        NONE,
-        /** Outputs every layer's keys and values of the tokens it is given: the prompt's pass. */
-        PREFILL,
-        /** Takes the keys and values of the earlier positions and outputs them extended by the new tokens'. */
-        DECODE
-    }
-
     private final LlamaWeights weights;
     private final SameDiff sd;
     private final AdapterContext adapterContext;
     private final Map<String, AdapterLayer> adapters;
+    private final GraphKind kind;
+    /** Whether this graph ends in the loss: a graph of a kind with a loss, unless a segment before the last layer. */
     private final boolean withLoss;
-    private final KvCacheMode kvCache;
     /** Attention in two causal query blocks ({@link CausalAttention#twoBlocks}): training graphs. */
     private final boolean causalBlocks;
     /** The decoder layers this graph computes: {@code [firstLayer, endLayer)}; all of them unless a segment. */
@@ -112,12 +111,7 @@ public final class LlamaGraph {
     private final int endLayer;
 
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
-            boolean training, boolean withLoss, KvCacheMode kvCache) {
-        this(weights, adapters, adapterWeights, training, withLoss, kvCache, 0, weights.config().numHiddenLayers());
-    }
-
-    private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
-            boolean training, boolean withLoss, KvCacheMode kvCache, int firstLayer, int endLayer) {
+            GraphKind kind, int firstLayer, int endLayer) {
         this.weights = weights;
         this.firstLayer = firstLayer;
         this.endLayer = endLayer;
@@ -126,10 +120,10 @@ public final class LlamaGraph {
         // doubles the memory of the frozen weights and detaches the variables from the adapter weight map.
         sd.setArrayHolders(new SingleThreadArrayHolder(), new SingleThreadArrayHolder(), false);
         this.adapters = adapters;
-        this.withLoss = withLoss;
-        this.kvCache = kvCache;
-        this.causalBlocks = training && kvCache == KvCacheMode.NONE;
-        this.adapterContext = new AdapterContext(sd, adapterWeights, training);
+        this.kind = kind;
+        this.withLoss = kind.hasLoss() && endLayer == weights.config().numHiddenLayers();
+        this.causalBlocks = kind.training() && !kind.caches();
+        this.adapterContext = new AdapterContext(sd, adapterWeights, kind.training());
         adapterContext.setAdaptedModules(Math.max(1, adapters.size()));
         define();
     }
@@ -139,55 +133,39 @@ public final class LlamaGraph {
      *
      * @param adapters       adapter layers by the module name they replace (e.g. {@code model.layers.0.mlp.up_proj}); may be empty
      * @param adapterWeights the adapters' weights by full PEFT key (trained in place)
-     * @param training       build dropout masks and auxiliary losses, and compute attention in two causal
-     *                       blocks (batches then need at least 2 tokens)
-     * @param withLoss       add the causal-LM loss
+     * @param kind           what the graph is for: its outputs, whether it trains, its part in key/value caching
      */
     public static LlamaGraph build(LlamaWeights weights, Map<String, AdapterLayer> adapters,
-            Map<String, INDArray> adapterWeights, boolean training, boolean withLoss) {
-        return new LlamaGraph(weights, adapters, adapterWeights, training, withLoss, KvCacheMode.NONE);
-    }
-
-    /**
-     * An inference graph (no dropout, no loss) for generation with a key/value cache.
-     *
-     * @param adapters       adapter layers by module name; may be empty
-     * @param adapterWeights the adapters' weights by full PEFT key
-     * @param mode           {@link KvCacheMode#PREFILL} for the prompt, {@link KvCacheMode#DECODE} for the
-     *                       tokens after it
-     */
-    public static LlamaGraph forGeneration(LlamaWeights weights, Map<String, AdapterLayer> adapters,
-            Map<String, INDArray> adapterWeights, KvCacheMode mode) {
-        if (mode == KvCacheMode.NONE) {
-            throw new IllegalArgumentException("forGeneration needs PREFILL or DECODE; use build for a graph without cache");
-        }
-        return new LlamaGraph(weights, adapters, adapterWeights, false, false, mode);
+            Map<String, INDArray> adapterWeights, GraphKind kind) {
+        return new LlamaGraph(weights, adapters, adapterWeights, kind, 0, weights.config().numHiddenLayers());
     }
 
     /**
      * A graph of decoder layers {@code [firstLayer, endLayer)} alone, for running a model layer by layer (see
      * {@link dev.mor4j.llama.train.LayerwiseGradients}). A segment that starts at layer 0 begins with the embedding
      * lookup, any other takes the hidden states as the placeholder {@link #HIDDEN_IN} {@code [B·T, H]}. A segment
-     * that ends at the last layer ends as the whole graph does (final norm, {@code logits}, and with
-     * {@code training} the loss and {@code total_loss}); any other outputs {@link #HIDDEN_OUT} {@code [B·T, H]}, and
-     * with {@code training} takes the loss's gradient with respect to it as the placeholder {@link #GRAD_OUT} and
-     * defines {@code total_loss = Σ HIDDEN_OUT ⊙ GRAD_OUT + Σ aux}, whose gradients with respect to its input and
-     * its adapter weights are the whole model's (chain rule), and {@link #AUX_LOSS} when it has auxiliary losses.
-     * Every segment also takes {@code input_ids} (for the batch shape), {@code position_ids}, {@code attn_bias} and
-     * {@code token_mask}.
+     * that ends at the last layer ends as the whole graph does (final norm, {@code logits}, and for
+     * {@link GraphKind#TRAINING} the loss and {@code total_loss}); any other outputs {@link #HIDDEN_OUT}
+     * {@code [B·T, H]}, and for {@link GraphKind#TRAINING} takes the loss's gradient with respect to it as the
+     * placeholder {@link #GRAD_OUT} and defines {@code total_loss = Σ HIDDEN_OUT ⊙ GRAD_OUT + Σ aux}, whose gradients
+     * with respect to its input and its adapter weights are the whole model's (chain rule), and {@link #AUX_LOSS}
+     * when it has auxiliary losses. Every segment also takes {@code input_ids} (for the batch shape),
+     * {@code position_ids}, {@code attn_bias} and {@code token_mask}.
      *
-     * @param training a training segment (dropout, auxiliary losses, loss and gradient placeholders); else the
-     *                 segment computes its output (or the logits) only
+     * @param kind {@link GraphKind#TRAINING} (dropout, auxiliary losses, loss and gradient placeholders) or
+     *             {@link GraphKind#INFERENCE} (the segment computes its output, or the logits, only)
      */
     public static LlamaGraph segment(LlamaWeights weights, Map<String, AdapterLayer> adapters,
-            Map<String, INDArray> adapterWeights, int firstLayer, int endLayer, boolean training) {
+            Map<String, INDArray> adapterWeights, int firstLayer, int endLayer, GraphKind kind) {
         int layers = weights.config().numHiddenLayers();
         if (firstLayer < 0 || endLayer > layers || firstLayer >= endLayer) {
             throw new IllegalArgumentException("a segment needs 0 ≤ first < end ≤ " + layers + "; got [" + firstLayer
                     + ", " + endLayer + ")");
         }
-        return new LlamaGraph(weights, adapters, adapterWeights, training, training && endLayer == layers,
-                KvCacheMode.NONE, firstLayer, endLayer);
+        if (kind != GraphKind.TRAINING && kind != GraphKind.INFERENCE) {
+            throw new IllegalArgumentException("a segment is TRAINING or INFERENCE; got " + kind);
+        }
+        return new LlamaGraph(weights, adapters, adapterWeights, kind, firstLayer, endLayer);
     }
 
     /** The placeholder of layer {@code l}'s key cache {@code [B, n_kv, C, hd]} of capacity C (DECODE mode). */
@@ -210,9 +188,13 @@ public final class LlamaGraph {
         return "present." + layer + ".value";
     }
 
-    /** A graph of the base model alone. */
-    public static LlamaGraph base(LlamaWeights weights, boolean withLoss) {
-        return build(weights, Map.of(), Map.of(), false, withLoss);
+    /** A graph of the base model alone, of a kind that does not train. */
+    public static LlamaGraph base(LlamaWeights weights, GraphKind kind) {
+        if (kind.training()) {
+            throw new IllegalArgumentException("the base model alone has nothing to train; build " + kind
+                    + " with adapters (LlamaAdapters.graph)");
+        }
+        return build(weights, Map.of(), Map.of(), kind);
     }
 
     private void define() {
@@ -333,12 +315,12 @@ public final class LlamaGraph {
         SDVariable q = heads(rope.apply(linear(p + "q_proj", x), nh, 1.0 / Math.sqrt(hd)), nh, hd, s); // [B, nh, T, hd]
         SDVariable k = heads(rope.apply(linear(p + "k_proj", x), nkv, 1.0), nkv, hd, s); // [B, nkv, T, hd]
         SDVariable v = heads(linear(p + "v_proj", x), nkv, hd, s); // [B, nkv, T, hd]
-        if (kvCache != KvCacheMode.NONE) {
+        if (kind.caches()) {
             k = sd.identity(presentKey(l), k); // [B, nkv, T, hd]
             v = sd.identity(presentValue(l), v); // [B, nkv, T, hd]
         }
         SDVariable ctx; // [B, nh, T, hd]
-        if (kvCache == KvCacheMode.DECODE) {
+        if (kind == GraphKind.DECODE) {
             DataType dt = weights.dataType();
             SDVariable cacheK = sd.placeHolder(pastKey(l), dt, -1, nkv, -1, hd); // [B, nkv, C, hd]
             SDVariable cacheV = sd.placeHolder(pastValue(l), dt, -1, nkv, -1, hd); // [B, nkv, C, hd]
@@ -394,19 +376,67 @@ public final class LlamaGraph {
     }
 
     /**
-     * The placeholder values of {@code batch} for this graph ({@link LlamaFeeds#of}, in the weights' type).
+     * The placeholder values of {@code batch} for this graph ({@link LlamaFeeds#of}, in the weights' type), with the
+     * labels' placeholders when the graph's kind has a loss.
      *
-     * @param withLoss   also the labels' placeholders (the batch needs labels)
-     * @throws MorException when this graph cannot run a batch of that length: a training graph needs at least
-     *                      2 positions (its attention runs in two causal blocks)
+     * @param reduction how the loss reduces over the labelled tokens (read only by kinds with a loss)
+     * @throws MorException when this graph cannot run the batch: a kind with a loss needs labels, and a training
+     *                      graph needs at least 2 positions (its attention runs in two causal blocks)
      */
-    public Map<String, INDArray> feeds(Batch batch, boolean withLoss, LlamaFeeds.Reduction reduction) {
+    public Map<String, INDArray> feeds(Batch batch, LlamaFeeds.Reduction reduction) {
         requireSequenceLength(batch.seqLen());
-        Map<String, INDArray> feeds = LlamaFeeds.of(weights.config(), batch, withLoss, reduction, weights.dataType());
+        if (kind.hasLoss() && batch.labels() == null) {
+            throw new MorException("a " + kind + " graph computes the loss: the batch needs labels (build "
+                    + (kind.training() ? "TRAINING_LOGITS" : "INFERENCE") + " for logits alone)");
+        }
+        Map<String, INDArray> feeds = LlamaFeeds.of(weights.config(), batch, kind.hasLoss(), reduction,
+                weights.dataType());
         if (adapterContext.needsTasks()) {
             feeds.putAll(LlamaFeeds.tasks(batch, taskCount(), weights.dataType()));
         }
         return feeds;
+    }
+
+    /**
+     * One pass of the training graph: the gradients of {@code total_loss} (the loss plus auxiliary losses) with
+     * respect to {@code trainables}, with the values of {@link #LOSS}, {@link #TOTAL_LOSS} and {@code extraOutputs}.
+     * The one way to differentiate this graph: {@code loss} has no gradient path of its own.
+     *
+     * @param feeds      the placeholders ({@link #feeds}, with dropout masks if the adapters have dropout)
+     * @param trainables the adapter weights to differentiate, by PEFT key
+     * @throws MorException if this graph is not {@link GraphKind#TRAINING}, or its loss variable is no longer
+     *                      {@code total_loss}
+     */
+    public OutAndGrad gradients(Map<String, INDArray> feeds, Collection<String> trainables, String... extraOutputs) {
+        requireTrainingLoss();
+        List<String> outputs = new ArrayList<>(List.of(LOSS, TOTAL_LOSS));
+        outputs.addAll(List.of(extraOutputs));
+        return GradientFunction.run(sd, feeds, outputs, trainables);
+    }
+
+    /**
+     * The training graph as a trainer's {@link dev.mor4j.core.train.GradientSource}: each micro-batch's
+     * {@code total_loss} and its gradients with respect to {@code trainables}.
+     *
+     * @throws MorException if this graph is not {@link GraphKind#TRAINING}, or its loss variable is no longer
+     *                      {@code total_loss}
+     */
+    public SameDiffGradients gradientSource(List<String> trainables, SameDiffGradients.BatchSupplier batches) {
+        requireTrainingLoss();
+        return new SameDiffGradients(sd, TOTAL_LOSS, trainables, batches);
+    }
+
+    /** Fails unless this is a whole training graph whose loss variable is still {@code total_loss}. */
+    private void requireTrainingLoss() {
+        if (kind != GraphKind.TRAINING || !withLoss) {
+            throw new MorException("gradients need a TRAINING graph, whose total_loss (the loss plus auxiliary"
+                    + " losses) has the gradient path; this graph is " + kind + (withLoss || kind != GraphKind.TRAINING
+                    ? "" : " segment of layers [" + firstLayer + ", " + endLayer + ")"));
+        }
+        if (!sd.getLossVariables().equals(List.of(TOTAL_LOSS))) {
+            throw new MorException("the graph's loss variables were set to " + sd.getLossVariables() + "; its"
+                    + " gradients are those of " + TOTAL_LOSS + " (" + LOSS + " has no gradient path of its own)");
+        }
     }
 
     /** The number of tasks of this graph's per-example adapters (MoRE), 0 when it has none. */
@@ -438,8 +468,14 @@ public final class LlamaGraph {
         return Collections.unmodifiableMap(adapters);
     }
 
+    /** Whether this graph computes the loss ({@link #LOSS}, and {@link #TOTAL_LOSS} when training). */
     public boolean hasLoss() {
         return withLoss;
+    }
+
+    /** What this graph was built for. */
+    public GraphKind kind() {
+        return kind;
     }
 
     /** The first decoder layer this graph computes (0 unless a {@link #segment}). */
@@ -450,10 +486,5 @@ public final class LlamaGraph {
     /** One past the last decoder layer this graph computes (all layers unless a {@link #segment}). */
     public int endLayer() {
         return endLayer;
-    }
-
-    /** How this graph takes part in key/value caching ({@link KvCacheMode#NONE} unless built for generation). */
-    public KvCacheMode kvCacheMode() {
-        return kvCache;
     }
 }

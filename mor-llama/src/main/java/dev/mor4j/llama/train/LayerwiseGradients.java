@@ -2,6 +2,7 @@ package dev.mor4j.llama.train;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterContext;
+import dev.mor4j.core.nn.GradFunctions;
 import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.DropoutMasks;
 import dev.mor4j.core.train.GradientFunction;
@@ -9,6 +10,7 @@ import dev.mor4j.core.train.GradientSource;
 import dev.mor4j.core.train.SameDiffGradients;
 import dev.mor4j.core.train.StepResult;
 import dev.mor4j.llama.adapter.LlamaAdapters;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.ArrayList;
@@ -79,7 +81,8 @@ public final class LayerwiseGradients implements GradientSource {
         this.seed = seed;
         SameDiff owner = null;
         for (int l = 0; l < layers; l++) {
-            LlamaGraph seg = LlamaGraph.segment(weights, adapters.layers(), adapters.weights(), l, l + 1, true);
+            LlamaGraph seg = LlamaGraph.segment(weights, adapters.layers(), adapters.weights(), l, l + 1,
+                    GraphKind.TRAINING);
             SameDiff sd = seg.sd();
             List<String> vars = new ArrayList<>();
             for (SDVariable v : sd.variables()) {
@@ -92,7 +95,7 @@ public final class LayerwiseGradients implements GradientSource {
                         + " recomputation) needs an adapter in every decoder layer; target modules of every layer,"
                         + " or train without recomputation (--recompute off)");
             }
-            sd.createGradFunction(l > 0 ? new String[] {LlamaGraph.HIDDEN_IN} : new String[0]);
+            GradFunctions.create(sd, l > 0 ? new String[] {LlamaGraph.HIDDEN_IN} : new String[0]);
             owner = owner == null ? sd : owner;
             SessionMemory.shareCache(owner, sd);
             SessionMemory.shareCache(owner, sd.getFunction(GRAD_FN));

@@ -42,7 +42,7 @@ import java.util.function.IntFunction;
  *
  * <pre>{@code
  * LlamaModel model = LlamaModel.load(Path.of("models/llama"));
- * LlamaAdapters mor = LlamaAdapters.create(model.weights(), AdapterConfig.morDefaults(), 42);
+ * LlamaAdapters mor = LlamaAdapters.create(model.weights(), AdapterConfig.mor().build(), 42);
  * LlamaFineTune ft = LlamaFineTune.builder(model, mor, examples)
  *         .trainConfig(TrainConfig.builder().maxSteps(1000).build())
  *         .outputDir(Path.of("runs/mor"))

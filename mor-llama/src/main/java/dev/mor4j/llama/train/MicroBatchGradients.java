@@ -10,6 +10,7 @@ import dev.mor4j.core.train.StepResult;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
@@ -83,12 +84,12 @@ public final class MicroBatchGradients {
             this.gradients = layerwise;
             this.feedsGraph = layerwise.segments().get(0);
         } else {
-            this.graph = adapters.graph(model, true, true);
+            this.graph = adapters.graph(model, GraphKind.TRAINING);
             AdapterContext ctx = graph.adapterContext();
             this.routerVariables = new ArrayList<>(ctx.routerOutputs().values());
             routerPrefixes = new ArrayList<>(ctx.routerOutputs().keySet());
-            SameDiffGradients whole = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS,
-                    new ArrayList<>(adapters.weights().keySet()), this::feedsWithDropout);
+            SameDiffGradients whole = graph.gradientSource(new ArrayList<>(adapters.weights().keySet()),
+                    this::feedsWithDropout);
             if (!routerVariables.isEmpty()) {
                 whole.withOutputs(routerVariables, this::countRouterWeights);
             }
@@ -125,7 +126,7 @@ public final class MicroBatchGradients {
     /** The placeholders of the current micro-batch, without dropout masks (the layer-by-layer path draws them). */
     private SameDiffGradients.Batch feeds(long step, int microBatch) {
         Batch batch = tasks == null ? current.batch() : current.batch().withTaskIds(tasks.idsOf(current.examples()));
-        Map<String, INDArray> feeds = feedsGraph.feeds(batch, true, reduction);
+        Map<String, INDArray> feeds = feedsGraph.feeds(batch, reduction);
         return new SameDiffGradients.Batch(feeds, batch.tokenCount());
     }
 

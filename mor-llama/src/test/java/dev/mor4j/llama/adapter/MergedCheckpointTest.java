@@ -10,9 +10,11 @@ import dev.mor4j.core.safetensors.HalfFloats;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.ShardPlan;
 import dev.mor4j.core.safetensors.ShardedCheckpoint;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.config.ConfigDType;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -43,7 +45,7 @@ class MergedCheckpointTest {
     static void open() {
         peftGoldens = SafetensorsFile.open(TestData.goldens("goldens-peft.safetensors"));
         baseGoldens = SafetensorsFile.open(TestData.goldens("goldens-base-mor.safetensors"));
-        batch = TestData.batch(peftGoldens);
+        batch = GoldenBatch.of(peftGoldens);
     }
 
     @AfterAll
@@ -58,7 +60,8 @@ class MergedCheckpointTest {
 
     /** {@code [B, T, V]} */
     private static INDArray baseLogits(Path modelDir) {
-        return LlamaForward.run(LlamaGraph.base(LlamaModel.load(modelDir).weights(), false), batch, false).logits();
+        return LlamaForward.run(LlamaGraph.base(LlamaModel.load(modelDir).weights(), GraphKind.INFERENCE), batch)
+                .logits();
     }
 
     /**
@@ -97,7 +100,7 @@ class MergedCheckpointTest {
         // The logits move by the BF16 rounding of the merged projections (whose values the adapter enlarged): the
         // same order as BF16 rounding of the whole base model moves them, tiny beside the adapter's own effect.
         INDArray adapterLogits = // [B, T, V]
-                LlamaForward.run(adapter.graph(model.weights(), false, false), batch, false).logits();
+                LlamaForward.run(adapter.graph(model.weights(), GraphKind.INFERENCE), batch).logits();
         double d = TestData.maxAbsDiff(baseLogits(out), adapterLogits);
         double bf16Rounding =
                 TestData.maxAbsDiff(baseGoldens.getFloat("bf16.logits"), baseGoldens.getFloat("base.logits"));
@@ -126,7 +129,7 @@ class MergedCheckpointTest {
         assertEquals(config.replace("\"dtype\": \"bfloat16\"", "\"dtype\": \"float32\""),
                 Files.readString(out.resolve("config.json")));
         INDArray adapterLogits = // [B, T, V]
-                LlamaForward.run(adapter.graph(model.weights(), false, false), batch, false).logits();
+                LlamaForward.run(adapter.graph(model.weights(), GraphKind.INFERENCE), batch).logits();
         double d = TestData.maxAbsDiff(baseLogits(out), adapterLogits);
         System.out.printf("F32 merged vs adapter on the BF16 base: logits max|Δ| %.3g%n", d);
         assertTrue(d <= 1e-4, "logits max abs diff " + d);

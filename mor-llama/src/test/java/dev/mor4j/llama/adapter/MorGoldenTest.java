@@ -4,8 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.train.TorchAdam;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
@@ -54,7 +56,7 @@ class MorGoldenTest {
     static void open() {
         goldens = SafetensorsFile.open(TestData.goldens("goldens-base-mor.safetensors"));
         model = LlamaModel.load(TestData.model("tiny-llama-f32"));
-        batch = TestData.batch(goldens);
+        batch = GoldenBatch.of(goldens);
     }
 
     @AfterAll
@@ -71,9 +73,9 @@ class MorGoldenTest {
 
     private static Map<String, INDArray> gradients(LlamaWeights weights) {
         LlamaAdapters a = adapters(weights);
-        LlamaGraph g = a.graph(weights, true, true);
+        LlamaGraph g = a.graph(weights, GraphKind.TRAINING);
         Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), batch, true, LlamaFeeds.Reduction.MEAN, weights.dataType());
-        return g.sd().calculateGradients(feeds, a.weights().keySet().toArray(new String[0]));
+        return g.gradients(feeds, a.weights().keySet()).getGradients();
     }
 
     private static double relErr(INDArray actual, INDArray expected) {
@@ -82,7 +84,8 @@ class MorGoldenTest {
 
     @Test
     void logitsAndLossMatch() {
-        LlamaForward.Result r = LlamaForward.run(adapters(model.weights()).graph(model.weights(), false, true), batch, false);
+        LlamaForward.Result r = LlamaForward.run(adapters(model.weights()).graph(model.weights(), GraphKind.LOSS),
+                batch);
         double logits = TestData.maxAbsDiff(r.logits(), goldens.getFloat("mor.logits"));
         double loss = Math.abs(r.loss() - goldens.getFloat("mor.loss").getDouble(0));
         System.out.printf("MoR: logits max|Δ| %.3g, loss |Δ| %.3g%n", logits, loss);
@@ -129,7 +132,7 @@ class MorGoldenTest {
 
     /** Fits from {@code firstStep} to step 5, comparing the loss before each step and the final weights. */
     private void train(LlamaAdapters a, LlamaWeights weights, IUpdater updater, String name, int firstStep) {
-        LlamaGraph g = a.graph(weights, true, true);
+        LlamaGraph g = a.graph(weights, GraphKind.TRAINING);
         SameDiff sd = g.sd();
         Map<String, INDArray> feeds = LlamaFeeds.of(model.config(), batch, true, LlamaFeeds.Reduction.MEAN, weights.dataType());
         List<String> names = new ArrayList<>(feeds.keySet());

@@ -1,9 +1,10 @@
 package dev.mor4j.llama.adapter;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.OmegaInit;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.safetensors.SafetensorsFile;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,8 +19,8 @@ final class MorGoldenTestConfig {
     }
 
     static AdapterConfig config() {
-        return new AdapterConfig("MOR", 8, 32, 0.0, List.of("gate_proj", "up_proj", "down_proj"), false, false, 4,
-                RouterType.SOFTMAX, null, null, "ones", "CAUSAL_LM", null);
+        return AdapterConfig.mor().rank(8).alpha(32).dropout(0.0).experts(4).router(RouterType.SOFTMAX)
+                .omegaInit(OmegaInit.ONES).build();
     }
 
     /** Fresh copies of the golden adapter weights, keyed as PEFT saves them. */

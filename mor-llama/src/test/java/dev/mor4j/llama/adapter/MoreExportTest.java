@@ -13,9 +13,11 @@ import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.adapter.MixtureOfRankExperts;
 import dev.mor4j.core.safetensors.DType;
 import dev.mor4j.core.safetensors.SafetensorsFile;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.MoreFixtures;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -47,12 +49,12 @@ class MoreExportTest {
     static void load() {
         model = LlamaModel.load(TestData.model("tiny-llama-f32"));
         more = MoreFixtures.adapters(model.weights(), 5);
-        batch = TestData.goldenBatch();
+        batch = GoldenBatch.golden();
     }
 
     /** The base model's logits {@code [B, T, V]} of a checkpoint directory. */
     private static INDArray baseLogits(LlamaModel m) {
-        return LlamaForward.run(LlamaGraph.base(m.weights(), false), batch, false).logits();
+        return LlamaForward.run(LlamaGraph.base(m.weights(), GraphKind.INFERENCE), batch).logits();
     }
 
     @Test
@@ -91,7 +93,7 @@ class MoreExportTest {
 
         LlamaAdapters lora = LlamaAdapters.load(model.weights(), out);
         INDArray expected = MoreFixtures.logits(model.weights(), more, batch, task); // [B, T, V]
-        INDArray actual = LlamaForward.run(lora.graph(model.weights(), false, false), batch, false).logits();
+        INDArray actual = LlamaForward.run(lora.graph(model.weights(), GraphKind.INFERENCE), batch).logits();
         double rel = MoreFixtures.relativeDiff(actual, expected);
         System.out.printf("MoRE task %s exported as LoRA (ranks %s): logits relative max|Δ| %.3g%n",
                 MoreFixtures.TASKS.get(task), ranks.values(), rel);

@@ -14,8 +14,10 @@ import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.safetensors.DType;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -47,7 +49,7 @@ class PeftInteropTest {
     static void open() {
         goldens = SafetensorsFile.open(TestData.goldens("goldens-peft.safetensors"));
         model = LlamaModel.load(TestData.model("tiny-llama-f32"));
-        batch = TestData.batch(goldens);
+        batch = GoldenBatch.of(goldens);
     }
 
     @AfterAll
@@ -63,7 +65,7 @@ class PeftInteropTest {
     @ValueSource(strings = {"lora", "dora"})
     void peftAdapterLogitsMatch(String kind) {
         LlamaAdapters a = LlamaAdapters.load(model.weights(), adapterDir(kind));
-        LlamaForward.Result r = LlamaForward.run(a.graph(model.weights(), false, false), batch, false);
+        LlamaForward.Result r = LlamaForward.run(a.graph(model.weights(), GraphKind.INFERENCE), batch);
         double d = TestData.maxAbsDiff(r.logits(), goldens.getFloat("peft." + kind + ".logits"));
         System.out.printf("PEFT %s: logits max|Δ| %.3g%n", kind, d);
         assertTrue(d <= 1e-4, kind + " logits max abs diff " + d);
@@ -76,7 +78,7 @@ class PeftInteropTest {
         Path out = tmp.resolve("merged-" + kind);
         AdapterMerge.write(model, a, out);
         LlamaModel merged = LlamaModel.load(out);
-        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(merged.weights(), false), batch, false);
+        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(merged.weights(), GraphKind.INFERENCE), batch);
         double d = TestData.maxAbsDiff(r.logits(), goldens.getFloat("peft." + kind + ".merged_logits"));
         System.out.printf("PEFT %s merged: logits max|Δ| %.3g%n", kind, d);
         assertTrue(d <= 1e-4, kind + " merged logits max abs diff " + d);

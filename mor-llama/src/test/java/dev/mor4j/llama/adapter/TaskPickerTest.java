@@ -8,8 +8,9 @@ import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.MixtureOfRankExperts;
 import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.llama.MoreFixtures;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -63,9 +64,9 @@ class TaskPickerTest {
     private static Map<String, double[]> meanInputs(LlamaWeights weights, LlamaAdapters more, int[] prompt) {
         Map<String, AdapterLayer> probes = new LinkedHashMap<>();
         more.layers().forEach((module, layer) -> probes.put(module, new InputProbe(layer.prefix(), layer.base())));
-        LlamaGraph graph = LlamaGraph.build(weights, probes, Map.of(), false, false);
+        LlamaGraph graph = LlamaGraph.build(weights, probes, Map.of(), GraphKind.INFERENCE);
         long[][] ids = {Arrays.stream(prompt).asLongStream().toArray()}; // [1, T]
-        Map<String, INDArray> feeds = graph.feeds(new Batch(ids, null, null), false, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> feeds = graph.feeds(new Batch(ids, null, null), LlamaFeeds.Reduction.MEAN);
         Map<String, double[]> means = new LinkedHashMap<>();
         for (Map.Entry<String, AdapterLayer> e : probes.entrySet()) {
             INDArray x = graph.sd().output(feeds, e.getValue().prefix() + ".probe_input")

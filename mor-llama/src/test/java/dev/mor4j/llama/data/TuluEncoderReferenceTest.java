@@ -1,5 +1,6 @@
 package dev.mor4j.llama.data;
 
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -19,7 +20,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
  */
 class TuluEncoderReferenceTest {
 
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
     private static final int[] MAX_LENGTHS = {1, 2, 3, 7, 24, 40, 64, 1024};
 
     @ParameterizedTest

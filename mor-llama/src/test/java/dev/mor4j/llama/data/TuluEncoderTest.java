@@ -3,6 +3,7 @@ package dev.mor4j.llama.data;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -27,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TuluEncoderTest {
 
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
     private static final Tokenizer SP = Tokenizer.load(TESTDATA.resolve("tokenizers/sp-bpe-32k"));
     private static final Map<String, Conversation> SAMPLE = TuluReader
             .readAll(TESTDATA.resolve("tulu/tulu_v2_sample.jsonl"), new ArrayList<>()).stream()

@@ -1,6 +1,7 @@
 package dev.mor4j.llama.data;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.TestData;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TuluReaderTest {
 
-    static final Path TULU = Path.of(System.getProperty("mor.testdata")).resolve("tulu");
+    static final Path TULU = TestData.root().resolve("tulu");
     private static final Path SAMPLE = TULU.resolve("tulu_v2_sample.jsonl");
     private static final Path BAD = TULU.resolve("tulu_v2_bad.jsonl");
 

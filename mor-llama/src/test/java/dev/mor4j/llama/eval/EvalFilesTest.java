@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.MorException;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

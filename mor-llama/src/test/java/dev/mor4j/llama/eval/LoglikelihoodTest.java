@@ -3,8 +3,9 @@ package dev.mor4j.llama.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -31,8 +32,8 @@ class LoglikelihoodTest {
     static void load() {
         model = LlamaModel.load(TestData.model("tiny-llama-f32"));
         tokenizer = Tokenizer.load(TestData.root().resolve("tokenizers/sp-bpe-32k"));
-        scoring = LlamaGraph.base(model.weights(), false);
-        withLoss = LlamaGraph.base(model.weights(), true);
+        scoring = LlamaGraph.base(model.weights(), GraphKind.INFERENCE);
+        withLoss = LlamaGraph.base(model.weights(), GraphKind.LOSS);
     }
 
     /** {@code Σ log p(continuation | context)} through the graph's own loss. */
@@ -40,7 +41,7 @@ class LoglikelihoodTest {
         long[] ids = Arrays.stream(span.ids()).asLongStream().toArray();
         long[] labels = ids.clone();
         Arrays.fill(labels, 0, span.from(), Batch.IGNORE_INDEX);
-        LlamaForward.Result r = LlamaForward.run(graph, new Batch(new long[][] {ids}, null, new long[][] {labels}), false);
+        LlamaForward.Result r = LlamaForward.run(graph, new Batch(new long[][] {ids}, null, new long[][] {labels}));
         return -r.loss() * (ids.length - span.from());
     }
 
@@ -79,7 +80,7 @@ class LoglikelihoodTest {
     void greedyFlagMarksTheModelsOwnContinuation() {
         int[] prompt = tokenizer.encode("Once upon a time", true);
         float[] logits = LlamaForward.run(scoring, new Batch(new long[][] {Arrays.stream(prompt).asLongStream().toArray()},
-                null, null), false).logits().slice(0).slice(prompt.length - 1).toFloatVector();
+                null, null)).logits().slice(0).slice(prompt.length - 1).toFloatVector();
         int best = dev.mor4j.llama.generate.Sampler.argmax(logits);
         int[] ids = Arrays.copyOf(prompt, prompt.length + 1);
         ids[prompt.length] = best;

@@ -4,10 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.llama.MoreFixtures;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.adapter.MoreExport;
 import dev.mor4j.llama.adapter.TaskSelection;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.tokenizer.Tokenizer;
@@ -41,7 +42,7 @@ class MoreEvalTest {
         model = LlamaModel.load(TestData.model("tiny-llama-f32"));
         tokenizer = Tokenizer.load(TestData.root().resolve("tokenizers/sp-bpe-32k"));
         more = MoreFixtures.adapters(model.weights(), 5);
-        scorer = new TokenScorer(more.graph(model.weights(), false, false), 4);
+        scorer = new TokenScorer(more.graph(model.weights(), GraphKind.INFERENCE), 4);
         items = EvalFiles.readTasks(TestData.root().resolve("eval/sample_tasks.jsonl"));
         texts = EvalFiles.readTexts(TestData.root().resolve("eval/sample_texts.jsonl"));
     }
@@ -51,11 +52,10 @@ class MoreEvalTest {
     }
 
     private static double maxAbsDiff(List<double[]> a, List<double[]> b) {
+        assertEquals(a.size(), b.size());
         double d = 0;
         for (int i = 0; i < a.size(); i++) {
-            for (int c = 0; c < a.get(i).length; c++) {
-                d = Math.max(d, Math.abs(a.get(i)[c] - b.get(i)[c]));
-            }
+            d = Math.max(d, TestData.maxAbsDiff(a.get(i), b.get(i)));
         }
         return d;
     }
@@ -65,8 +65,8 @@ class MoreEvalTest {
         int task = MoreFixtures.taskWithMixedRanks(more);
         Path dir = tmp.resolve("merged");
         MoreExport.merge(model, more, task, dir, null, 5_000_000_000L);
-        TokenScorer merged = new TokenScorer(LlamaGraph.base(LlamaModel.load(dir).weights(), false), 4);
-        TokenScorer base = new TokenScorer(LlamaGraph.base(model.weights(), false), 4);
+        TokenScorer merged = new TokenScorer(LlamaGraph.base(LlamaModel.load(dir).weights(), GraphKind.INFERENCE), 4);
+        TokenScorer base = new TokenScorer(LlamaGraph.base(model.weights(), GraphKind.INFERENCE), 4);
         List<double[]> adapter = choices(scorer, TaskSelection.fixed(task));
         double d = maxAbsDiff(adapter, choices(merged, null));
         double effect = maxAbsDiff(adapter, choices(base, null));

@@ -3,8 +3,9 @@ package dev.mor4j.llama.eval;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -28,7 +29,7 @@ class PerplexityTest {
     static void load() {
         model = LlamaModel.load(TestData.model("tiny-llama-f32"));
         tokenizer = Tokenizer.load(TestData.root().resolve("tokenizers/sp-bpe-32k"));
-        scoring = LlamaGraph.base(model.weights(), false);
+        scoring = LlamaGraph.base(model.weights(), GraphKind.INFERENCE);
         bos = tokenizer.bosId().getAsInt();
     }
 
@@ -45,12 +46,12 @@ class PerplexityTest {
     @Test
     void perplexityIsExpOfTheMeanLossOverAllTokens() {
         List<String> texts = EvalFiles.readTexts(TestData.root().resolve("eval/sample_texts.jsonl"));
-        LlamaGraph withLoss = LlamaGraph.base(model.weights(), true);
+        LlamaGraph withLoss = LlamaGraph.base(model.weights(), GraphKind.LOSS);
         double nll = 0;
         long n = 0;
         for (String text : texts) {
             long[] ids = withBos(text);
-            float loss = LlamaForward.run(withLoss, new Batch(new long[][] {ids}, null, new long[][] {ids}), false).loss();
+            float loss = LlamaForward.run(withLoss, new Batch(new long[][] {ids}, null, new long[][] {ids})).loss();
             nll += loss * (ids.length - 1.0);
             n += ids.length - 1;
         }
@@ -98,7 +99,7 @@ class PerplexityTest {
         double nll = 0;
         for (TokenScorer.Span s : Perplexity.windows(Arrays.stream(all).mapToInt(x -> (int) x).toArray(), max)) {
             long[] fed = Arrays.stream(s.ids()).limit(s.ids().length - 1).asLongStream().toArray();
-            INDArray logits = LlamaForward.run(scoring, new Batch(new long[][] {fed}, null, null), false).logits()
+            INDArray logits = LlamaForward.run(scoring, new Batch(new long[][] {fed}, null, null)).logits()
                     .slice(0).castTo(DataType.DOUBLE); // [T, V]
             INDArray logProbs = Transforms.log(Transforms.softmax(logits, true)); // [T, V]
             for (int i = s.from(); i < s.ids().length; i++) {

@@ -6,9 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.MorException;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -41,8 +42,8 @@ class KvCacheForwardTest {
         for (int i = 0; i < IDS.length; i++) {
             rows[i] = java.util.Arrays.stream(IDS[i]).asLongStream().toArray();
         }
-        LlamaGraph graph = mor.graph(model.weights(), false, false);
-        fullLogits = LlamaForward.run(graph, new Batch(rows, null, null), false).logits();
+        LlamaGraph graph = mor.graph(model.weights(), GraphKind.INFERENCE);
+        fullLogits = LlamaForward.run(graph, new Batch(rows, null, null)).logits();
     }
 
     private static int[][] columns(int from, int to) {

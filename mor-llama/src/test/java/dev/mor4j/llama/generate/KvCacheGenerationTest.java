@@ -6,8 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.OmegaInit;
 import dev.mor4j.core.adapter.RouterType;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.tokenizer.Tokenizer;
@@ -57,9 +58,9 @@ class KvCacheGenerationTest {
 
     /** {@link #morAdapter()} for a loaded model. */
     static LlamaAdapters morAdapterFor(LlamaModel model) {
-        AdapterConfig config = new AdapterConfig("MOR", 8, 32, 0.0,
-                List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"), false, false,
-                4, RouterType.SOFTMAX, null, null, "random", "CAUSAL_LM", null);
+        AdapterConfig config = AdapterConfig.mor().rank(8).alpha(32).dropout(0.0)
+                .targetModules("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+                .experts(4).router(RouterType.SOFTMAX).omegaInit(OmegaInit.RANDOM).build();
         LlamaAdapters a = LlamaAdapters.create(model.weights(), config, 11);
         Random rng = new Random(5);
         for (Map.Entry<String, INDArray> e : a.weights().entrySet()) {
@@ -85,15 +86,6 @@ class KvCacheGenerationTest {
         }
     }
 
-    private static double maxAbsDiff(float[] a, float[] b) {
-        assertEquals(a.length, b.length);
-        double m = 0;
-        for (int i = 0; i < a.length; i++) {
-            m = Math.max(m, Math.abs((double) a[i] - b[i]));
-        }
-        return m;
-    }
-
     /** Generates with and without the cache and compares ids and every step's logits; returns the cached result. */
     private static GenerationResult compare(String label, Generator cached, Generator recomputing,
             GenerationConfig config) {
@@ -106,7 +98,7 @@ class KvCacheGenerationTest {
         assertEquals(b.stopReason(), a.stopReason());
         double worst = 0;
         for (int s = 0; s < a.tokenIds().length; s++) {
-            double d = maxAbsDiff(withCache.logits.get(s), without.logits.get(s));
+            double d = TestData.maxAbsDiff(withCache.logits.get(s), without.logits.get(s));
             worst = Math.max(worst, d);
             assertTrue(d <= LOGIT_TOLERANCE, label + ": step " + s + " logits max|Δ| " + d);
         }

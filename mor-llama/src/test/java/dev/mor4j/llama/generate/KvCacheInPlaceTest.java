@@ -7,9 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.nd4j.linalg.indexing.NDArrayIndex.all;
 import static org.nd4j.linalg.indexing.NDArrayIndex.interval;
 
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.config.LlamaConfig;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -153,7 +154,8 @@ class KvCacheInPlaceTest {
                 ? Nd4j.ones(DataType.FLOAT, shapes.get(k)) : Nd4j.randn(DataType.FLOAT, shapes.get(k)).muli(0.2));
         int[] ids = {1, 5, 17, 33, 2, 60, 9, 41, 8, 12};
         long[][] rows = {Arrays.stream(ids).asLongStream().toArray()};
-        INDArray whole = LlamaForward.run(LlamaGraph.base(w, false), new Batch(rows, null, null), false).logits();
+        INDArray whole = LlamaForward.run(LlamaGraph.base(w, GraphKind.INFERENCE), new Batch(rows, null, null))
+                .logits();
         KvCacheForward f = new KvCacheForward(w);
         KvCacheForward.Step s = f.prefill(new int[][] {Arrays.copyOf(ids, 4)}, null, 12);
         double worst = 0;

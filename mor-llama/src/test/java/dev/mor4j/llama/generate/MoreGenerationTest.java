@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.llama.MoreFixtures;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.adapter.MoreExport;
 import dev.mor4j.llama.adapter.TaskPicker;
@@ -56,9 +56,7 @@ class MoreGenerationTest {
         assertEquals(a.size(), b.size());
         double d = 0;
         for (int s = 0; s < a.size(); s++) {
-            for (int v = 0; v < a.get(s).length; v++) {
-                d = Math.max(d, Math.abs(a.get(s)[v] - b.get(s)[v]));
-            }
+            d = Math.max(d, TestData.maxAbsDiff(a.get(s), b.get(s)));
         }
         return d;
     }

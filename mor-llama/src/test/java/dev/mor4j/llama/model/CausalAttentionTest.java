@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.GradientFunction;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -85,14 +85,15 @@ class CausalAttentionTest {
     @Test
     void trainingGraphRejectsSingleTokenBatchesWithAMessage() {
         LlamaWeights weights = LlamaModel.load(TestData.model("tiny-llama-f32")).weights();
-        LlamaGraph training = LlamaGraph.build(weights, Map.of(), Map.of(), true, true);
+        LlamaGraph training = LlamaGraph.build(weights, Map.of(), Map.of(), GraphKind.TRAINING);
         long[][] one = {{1}};
         MorException e = assertThrows(MorException.class,
-                () -> LlamaForward.run(training, new Batch(one, null, one), false));
+                () -> LlamaForward.run(training, new Batch(one, null, one)));
         assertTrue(e.getMessage().contains("at least 2 tokens"), e.getMessage());
 
         // graphs that are not for training take single tokens as before
-        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(weights, false), new Batch(one, null, null), false);
+        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(weights, GraphKind.INFERENCE),
+                new Batch(one, null, null));
         assertEquals(weights.config().vocabSize(), r.logits().size(2));
     }
 }

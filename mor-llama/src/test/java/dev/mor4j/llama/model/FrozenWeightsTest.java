@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.OmegaInit;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.nn.OpTrace;
 import dev.mor4j.core.train.LrSchedulerType;
 import dev.mor4j.core.train.SameDiffGradients;
 import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.core.train.Trainer;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,8 +39,9 @@ import org.nd4j.linalg.learning.config.Adam;
 class FrozenWeightsTest {
 
     private static AdapterConfig config() {
-        return new AdapterConfig("MOR", 4, 16, 0.0, List.of("q_proj", "v_proj", "gate_proj", "up_proj", "down_proj"),
-                false, false, 3, RouterType.SOFTMAX, null, null, "random", "CAUSAL_LM", null);
+        return AdapterConfig.mor().rank(4).alpha(16).dropout(0.0)
+                .targetModules("q_proj", "v_proj", "gate_proj", "up_proj", "down_proj").experts(3)
+                .router(RouterType.SOFTMAX).omegaInit(OmegaInit.RANDOM).build();
     }
 
     private static Batch batch() {
@@ -88,14 +90,14 @@ class FrozenWeightsTest {
         LlamaWeights w = LlamaModel.load(TestData.model("tiny-llama-f32")).weights();
         Map<String, float[]> before = frozen(w);
         LlamaAdapters adapters = LlamaAdapters.create(w, config(), 3);
-        LlamaGraph graph = adapters.graph(w, true, true);
+        LlamaGraph graph = adapters.graph(w, GraphKind.TRAINING);
         SameDiff sd = graph.sd();
         assertEquals(new TreeSet<>(adapters.weights().keySet()), trainableVariables(sd),
                 "the graph's trainable variables must be exactly the adapter weights");
 
         Map<String, INDArray> feeds = LlamaFeeds.of(w.config(), batch(), true, LlamaFeeds.Reduction.MEAN);
-        SameDiffGradients source = new SameDiffGradients(sd, LlamaGraph.TOTAL_LOSS,
-                new ArrayList<>(adapters.weights().keySet()), (step, micro) -> new SameDiffGradients.Batch(feeds, 8));
+        SameDiffGradients source = graph.gradientSource(new ArrayList<>(adapters.weights().keySet()),
+                (step, micro) -> new SameDiffGradients.Batch(feeds, 8));
         Map<String, float[]> adapterBefore = new LinkedHashMap<>();
         source.trainableArrays().forEach((k, v) -> adapterBefore.put(k, copy(v)));
         TrainConfig tc = TrainConfig.builder().learningRate(1e-2).lrScheduler(LrSchedulerType.CONSTANT).warmupRatio(0)
@@ -123,7 +125,7 @@ class FrozenWeightsTest {
         LlamaWeights w = LlamaModel.load(TestData.model("tiny-llama-f32")).weights();
         Map<String, float[]> before = frozen(w);
         LlamaAdapters adapters = LlamaAdapters.create(w, config(), 4);
-        SameDiff sd = adapters.graph(w, true, true).sd();
+        SameDiff sd = adapters.graph(w, GraphKind.TRAINING).sd();
         Map<String, INDArray> feeds = LlamaFeeds.of(w.config(), batch(), true, LlamaFeeds.Reduction.MEAN);
         List<String> names = new ArrayList<>(feeds.keySet());
         sd.setTrainingConfig(TrainingConfig.builder().updater(new Adam(1e-2)).dataSetFeatureMapping(names)

@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.OmegaInit;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.GradientFunction;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -43,13 +45,13 @@ class LabelledLossTest {
     @BeforeAll
     static void load() {
         weights = LlamaModel.load(TestData.model("tiny-llama-f32")).weights();
-        golden = TestData.goldenBatch();
+        golden = GoldenBatch.golden();
     }
 
     /** MoR on all seven projections with random nonzero B, so that every adapter weight has a gradient. */
-    private static final AdapterConfig MOR = new AdapterConfig("MOR", 8, 32, 0.0, LlamaWeights.PROJECTIONS.stream()
-            .map(p -> p.substring(p.indexOf('.') + 1)).toList(), false, false, 4, RouterType.SOFTMAX, null, null,
-            "random", "CAUSAL_LM", null);
+    private static final AdapterConfig MOR = AdapterConfig.mor().rank(8).alpha(32).dropout(0.0)
+            .targetModules(LlamaWeights.PROJECTIONS.stream().map(p -> p.substring(p.indexOf('.') + 1)).toList())
+            .experts(4).router(RouterType.SOFTMAX).omegaInit(OmegaInit.RANDOM).build();
 
     /** The same adapter weights (drawn in float32) for a model computing in {@code w}'s type. */
     private static LlamaAdapters mor(LlamaWeights w) {
@@ -106,13 +108,12 @@ class LabelledLossTest {
     void theHeadAtEveryPositionGivesTheSameLossAndGradients() {
         LlamaWeights w = weights.castTo(DataType.DOUBLE);
         LlamaAdapters adapters = mor(w);
-        LlamaGraph graph = adapters.graph(w, true, true);
-        Map<String, INDArray> feeds = graph.feeds(golden, true, LlamaFeeds.Reduction.MEAN);
+        LlamaGraph graph = adapters.graph(w, GraphKind.TRAINING);
+        Map<String, INDArray> feeds = graph.feeds(golden, LlamaFeeds.Reduction.MEAN);
         Map<String, INDArray> every = LlamaFeeds.withHeadAtEveryPosition(feeds);
         long positions = (long) golden.batchSize() * golden.seqLen();
         assertEquals(positions, every.get(LlamaGraph.LABEL_ROWS).length(), "the head runs on every row");
-        OutAndGrad r = GradientFunction.run(graph.sd(), every, List.of(LlamaGraph.LOSS),
-                new ArrayList<>(adapters.weights().keySet()));
+        OutAndGrad r = graph.gradients(every, adapters.weights().keySet());
         Result atEveryPosition = new Result(r.getOutputs().get(LlamaGraph.LOSS).getDouble(0), r.getGradients(),
                 feeds.get(LlamaGraph.LABEL_ROWS).length(), positions);
         assertClose("float64, the head at every position", atEveryPosition, labelledRows(w), 1e-12);
@@ -125,10 +126,9 @@ class LabelledLossTest {
     /** The training graph's loss and gradients on the golden batch. */
     private static Result labelledRows(LlamaWeights w) {
         LlamaAdapters adapters = mor(w);
-        LlamaGraph graph = adapters.graph(w, true, true);
-        Map<String, INDArray> feeds = graph.feeds(golden, true, LlamaFeeds.Reduction.MEAN);
-        OutAndGrad r = GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.LOSS),
-                new ArrayList<>(adapters.weights().keySet()));
+        LlamaGraph graph = adapters.graph(w, GraphKind.TRAINING);
+        Map<String, INDArray> feeds = graph.feeds(golden, LlamaFeeds.Reduction.MEAN);
+        OutAndGrad r = graph.gradients(feeds, adapters.weights().keySet());
         return new Result(r.getOutputs().get(LlamaGraph.LOSS).getDouble(0), r.getGradients(),
                 feeds.get(LlamaGraph.LABEL_ROWS).length(), (long) golden.batchSize() * golden.seqLen());
     }
@@ -136,9 +136,9 @@ class LabelledLossTest {
     /** A reference loss over every position, added to the training graph without a loss, and its gradients. */
     private static Result everyPosition(LlamaWeights w, Consumer<LlamaGraph> reference) {
         LlamaAdapters adapters = mor(w);
-        LlamaGraph graph = adapters.graph(w, true, false);
+        LlamaGraph graph = adapters.graph(w, GraphKind.TRAINING_LOGITS);
         reference.accept(graph);
-        Map<String, INDArray> feeds = graph.feeds(golden, false, LlamaFeeds.Reduction.MEAN);
+        Map<String, INDArray> feeds = graph.feeds(golden, LlamaFeeds.Reduction.MEAN);
         feeds.putAll(EveryPositionLoss.feeds(golden, w.dataType()));
         OutAndGrad r = GradientFunction.run(graph.sd(), feeds, List.of(EveryPositionLoss.LOSS),
                 new ArrayList<>(adapters.weights().keySet()));
@@ -176,23 +176,23 @@ class LabelledLossTest {
     void aBatchWithoutLabelsGivesNanForTheMeanAndZeroForTheSum() {
         LlamaAdapters adapters = mor(weights);
         List<String> names = new ArrayList<>(adapters.weights().keySet());
-        LlamaGraph graph = adapters.graph(weights, true, true);
+        LlamaGraph graph = adapters.graph(weights, GraphKind.TRAINING);
         long[][] ids = {{1, 17, 400, 9}, {1, 8, 77, 0}};
         long[][] mask = {{1, 1, 1, 1}, {1, 1, 1, 0}};
         long[][] labels = {{-100, -100, -100, -100}, {1, -100, -100, -100}}; // position 0's label is never scored
         Batch batch = new Batch(ids, mask, labels);
 
-        Map<String, INDArray> sum = graph.feeds(batch, true, LlamaFeeds.Reduction.SUM);
+        Map<String, INDArray> sum = graph.feeds(batch, LlamaFeeds.Reduction.SUM);
         assertArrayEquals(new long[] {0}, sum.get(LlamaGraph.LABEL_ROWS).shape(), "no labelled row");
-        OutAndGrad zero = GradientFunction.run(graph.sd(), sum, List.of(LlamaGraph.LOSS), names);
+        OutAndGrad zero = graph.gradients(sum, names);
         assertEquals(0.0, zero.getOutputs().get(LlamaGraph.LOSS).getDouble(0), "the sum over no position");
         for (String k : names) {
             assertEquals(0.0, zero.getGradients().get(k).amaxNumber().doubleValue(), k + ": gradient of no position");
         }
 
         // transformers: mean over no position = 0/0
-        Map<String, INDArray> mean = graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
-        OutAndGrad nan = GradientFunction.run(graph.sd(), mean, List.of(LlamaGraph.LOSS), names);
+        Map<String, INDArray> mean = graph.feeds(batch, LlamaFeeds.Reduction.MEAN);
+        OutAndGrad nan = graph.gradients(mean, names);
         assertTrue(Double.isNaN(nan.getOutputs().get(LlamaGraph.LOSS).getDouble(0)), "the mean over no position");
         assertTrue(Double.isNaN(nan.getGradients().get(names.get(0)).sumNumber().doubleValue()), "its gradient");
         assertTrue(Double.isNaN(SessionMemory.output(graph.sd(), mean, LlamaGraph.LOSS).get(LlamaGraph.LOSS)
@@ -201,8 +201,8 @@ class LabelledLossTest {
 
     @Test
     void aGraphWithALossStillGivesTheLogitsOfEveryPosition() {
-        LlamaForward.Result withLoss = LlamaForward.run(LlamaGraph.base(weights, true), golden, false);
-        LlamaForward.Result without = LlamaForward.run(LlamaGraph.base(weights, false), golden, false);
+        LlamaForward.Result withLoss = LlamaForward.run(LlamaGraph.base(weights, GraphKind.LOSS), golden);
+        LlamaForward.Result without = LlamaForward.run(LlamaGraph.base(weights, GraphKind.INFERENCE), golden);
         assertArrayEquals(new long[] {golden.batchSize(), golden.seqLen(), weights.config().vocabSize()},
                 withLoss.logits().shape());
         assertEquals(0.0, TestData.maxAbsDiff(withLoss.logits(), without.logits()), "the same logits");

@@ -4,7 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.safetensors.SafetensorsFile;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,7 @@ class LlamaGoldenTest {
     @BeforeAll
     static void open() {
         goldens = SafetensorsFile.open(TestData.goldens("goldens-base-mor.safetensors"));
-        batch = TestData.batch(goldens);
+        batch = GoldenBatch.of(goldens);
     }
 
     @AfterAll
@@ -29,7 +30,7 @@ class LlamaGoldenTest {
     @Test
     void f32LogitsLossAndHiddenStatesMatchTransformers() {
         LlamaModel model = LlamaModel.load(TestData.model("tiny-llama-f32"));
-        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(model.weights(), true), batch, true);
+        LlamaForward.Result r = LlamaForward.withHiddenStates(LlamaGraph.base(model.weights(), GraphKind.LOSS), batch);
         double logits = TestData.maxAbsDiff(r.logits(), goldens.getFloat("base.logits"));
         double loss = Math.abs(r.loss() - goldens.getFloat("base.loss").getDouble(0));
         System.out.printf("f32: logits max|Δ| %.3g, loss |Δ| %.3g%n", logits, loss);
@@ -45,7 +46,7 @@ class LlamaGoldenTest {
     @Test
     void bf16CheckpointUpcastMatchesTransformers() {
         LlamaModel model = LlamaModel.load(TestData.model("tiny-llama-bf16"));
-        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(model.weights(), false), batch, false);
+        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(model.weights(), GraphKind.INFERENCE), batch);
         double d = TestData.maxAbsDiff(r.logits(), goldens.getFloat("bf16.logits"));
         System.out.printf("bf16: logits max|Δ| %.3g%n", d);
         assertTrue(d <= 1e-4, "bf16 logits max abs diff " + d);
@@ -54,9 +55,11 @@ class LlamaGoldenTest {
     @Test
     void shardedCheckpointGivesTheSameLogitsAsTheSingleFile() {
         LlamaForward.Result single = LlamaForward.run(
-                LlamaGraph.base(LlamaModel.load(TestData.model("tiny-llama-f32")).weights(), false), batch, false);
+                LlamaGraph.base(LlamaModel.load(TestData.model("tiny-llama-f32")).weights(), GraphKind.INFERENCE),
+                batch);
         LlamaForward.Result sharded = LlamaForward.run(
-                LlamaGraph.base(LlamaModel.load(TestData.model("tiny-llama-sharded")).weights(), false), batch, false);
+                LlamaGraph.base(LlamaModel.load(TestData.model("tiny-llama-sharded")).weights(), GraphKind.INFERENCE),
+                batch);
         assertEquals(0.0, TestData.maxAbsDiff(single.logits(), sharded.logits()));
     }
 }

@@ -4,9 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.OmegaInit;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.train.GradientFunction;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,14 +32,14 @@ class LlamaGradientCheckTest {
     @Test
     void adapterGradientsMatchCentralDifferences() {
         LlamaWeights weights = LlamaModel.load(TestData.model("tiny-llama-f32")).weights().castTo(DataType.DOUBLE);
-        AdapterConfig cfg = new AdapterConfig("MOR", 4, 8, 0.0, LlamaWeights.PROJECTIONS.stream()
-                .map(p -> p.substring(p.indexOf('.') + 1)).toList(), false, false, 3, RouterType.SOFTMAX, null, null,
-                "random", "CAUSAL_LM", null);
+        AdapterConfig cfg = AdapterConfig.mor().rank(4).alpha(8).dropout(0.0).targetModules(LlamaWeights.PROJECTIONS
+                .stream().map(p -> p.substring(p.indexOf('.') + 1)).toList()).experts(3).router(RouterType.SOFTMAX)
+                .omegaInit(OmegaInit.RANDOM).build();
         LlamaAdapters adapters = LlamaAdapters.create(weights, cfg, 11);
         Nd4j.getRandom().setSeed(5);
         adapters.weights().replaceAll((k, v) -> k.endsWith("lora_B.weight")
                 ? Nd4j.randn(DataType.DOUBLE, v.shape()).muli(0.1) : v);
-        LlamaGraph graph = adapters.graph(weights, true, true);
+        LlamaGraph graph = adapters.graph(weights, GraphKind.TRAINING);
         SameDiff sd = graph.sd();
         long[][] ids = {{1, 17, 400, 9, 2000, 31999, 5}, {1, 8, 77, 3, 0, 0, 0}};
         long[][] mask = {{1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0}};

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.safetensors.SafetensorsFile;
 import dev.mor4j.core.safetensors.SafetensorsWriter;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.config.LlamaConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -72,8 +72,8 @@ class LlamaWeightsTest {
         cfg.put("tie_word_embeddings", true);
         LlamaModel m = LlamaModel.load(writeModel(cfg, w));
         assertEquals(w.get("model.embed_tokens.weight"), m.weights().linear("lm_head").weight());
-        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(m.weights(), false),
-                new Batch(new long[][] {{1, 5, 9}}, null, null), false);
+        LlamaForward.Result r = LlamaForward.run(LlamaGraph.base(m.weights(), GraphKind.INFERENCE),
+                new Batch(new long[][] {{1, 5, 9}}, null, null));
         assertArrayEquals(new long[] {1, 3, 32000}, r.logits().shape());
     }
 
@@ -93,8 +93,10 @@ class LlamaWeightsTest {
         writeHalf(f16.resolve("model.safetensors"), half);
         Path f32 = writeModel(fixtureConfig(), roundTripped);
         Batch batch = new Batch(new long[][] {{1, 300, 7, 19}}, null, null);
-        INDArray a = LlamaForward.run(LlamaGraph.base(LlamaModel.load(f16).weights(), false), batch, false).logits();
-        INDArray b = LlamaForward.run(LlamaGraph.base(LlamaModel.load(f32).weights(), false), batch, false).logits();
+        INDArray a = LlamaForward.run(LlamaGraph.base(LlamaModel.load(f16).weights(), GraphKind.INFERENCE), batch)
+                .logits();
+        INDArray b = LlamaForward.run(LlamaGraph.base(LlamaModel.load(f32).weights(), GraphKind.INFERENCE), batch)
+                .logits();
         assertEquals(0.0, TestData.maxAbsDiff(a, b));
     }
 
@@ -153,11 +155,12 @@ class LlamaWeightsTest {
         LlamaModel m = LlamaModel.load(writeModel(cfg, w));
         long[][] ids = {{1, 2, 3, 4, 5}, {6, 7, 8, 0, 0}};
         long[][] mask = {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}};
-        LlamaForward.Result full = LlamaForward.run(LlamaGraph.base(m.weights(), false), new Batch(ids, mask, null), false);
+        LlamaForward.Result full = LlamaForward.run(LlamaGraph.base(m.weights(), GraphKind.INFERENCE),
+                new Batch(ids, mask, null));
         assertArrayEquals(new long[] {2, 5, 50}, full.logits().shape());
         // right padding must not change the real tokens' logits
-        LlamaForward.Result alone = LlamaForward.run(LlamaGraph.base(m.weights(), false),
-                new Batch(new long[][] {{6, 7, 8}}, null, null), false);
+        LlamaForward.Result alone = LlamaForward.run(LlamaGraph.base(m.weights(), GraphKind.INFERENCE),
+                new Batch(new long[][] {{6, 7, 8}}, null, null));
         INDArray padded = full.logits().get(org.nd4j.linalg.indexing.NDArrayIndex.point(1),
                 org.nd4j.linalg.indexing.NDArrayIndex.interval(0, 3), org.nd4j.linalg.indexing.NDArrayIndex.all());
         assertTrue(TestData.maxAbsDiff(padded, alone.logits().reshape(3, 50)) < 1e-5);
@@ -166,8 +169,9 @@ class LlamaWeightsTest {
     @Test
     void inputIdOutsideTheVocabularyIsNamed() {
         LlamaModel m = LlamaModel.load(TestData.model("tiny-llama-f32"));
-        MorException e = assertThrows(MorException.class, () -> LlamaForward.run(LlamaGraph.base(m.weights(), false),
-                new Batch(new long[][] {{1, 32000}}, null, null), false));
+        MorException e = assertThrows(MorException.class, () -> LlamaForward.run(
+                LlamaGraph.base(m.weights(), GraphKind.INFERENCE),
+                new Batch(new long[][] {{1, 32000}}, null, null)));
         assertTrue(e.getMessage().contains("input_ids[0][1] = 32000") && e.getMessage().contains("[0, 32000)"), e.getMessage());
     }
 }

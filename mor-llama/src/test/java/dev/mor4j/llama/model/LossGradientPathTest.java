@@ -4,11 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.OmegaInit;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.nn.OpTrace;
 import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.GradientFunction;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,10 +46,10 @@ class LossGradientPathTest {
     @BeforeAll
     static void build() {
         LlamaWeights weights = LlamaModel.load(TestData.model("tiny-llama-f32")).weights();
-        AdapterConfig cfg = new AdapterConfig("MOR", 4, 8, 0.0, List.of("gate_proj", "up_proj", "down_proj"), false,
-                false, 3, RouterType.SOFTMAX, null, null, "random", "CAUSAL_LM", null);
+        AdapterConfig cfg = AdapterConfig.mor().rank(4).alpha(8).dropout(0.0).experts(3).router(RouterType.SOFTMAX)
+                .omegaInit(OmegaInit.RANDOM).build();
         LlamaAdapters adapters = LlamaAdapters.create(weights, cfg, 11);
-        graph = adapters.graph(weights, true, true);
+        graph = adapters.graph(weights, GraphKind.TRAINING);
         long[][] ids = {{1, 17, 400, 9, 2000, 31999, 5}, {1, 8, 77, 3, 0, 0, 0}};
         long[][] mask = {{1, 1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0, 0}};
         long[][] labels = {{1, 17, 400, Batch.IGNORE_INDEX, 2000, 31999, 5}, {1, 8, 77, 3, -100, -100, -100}};
@@ -57,7 +58,7 @@ class LossGradientPathTest {
         graph.sd().setListeners(LOSS_ONLY);
         SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS);
         graph.sd().setListeners(GRADIENTS);
-        GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.TOTAL_LOSS), trainables);
+        graph.gradients(feeds, trainables);
         graph.sd().setListeners();
     }
 
@@ -100,8 +101,7 @@ class LossGradientPathTest {
 
     @Test
     void totalLossEqualsTheLossExactly() {
-        OutAndGrad r = GradientFunction.run(graph.sd(), feeds, List.of(LlamaGraph.LOSS, LlamaGraph.TOTAL_LOSS),
-                trainables);
+        OutAndGrad r = graph.gradients(feeds, trainables);
         double loss = r.getOutputs().get(LlamaGraph.LOSS).getDouble(0);
         assertEquals(loss, r.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0), 0.0);
         assertEquals(loss, SessionMemory.output(graph.sd(), feeds, LlamaGraph.LOSS).get(LlamaGraph.LOSS).getDouble(0), 0.0);

@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.safetensors.ShardedCheckpoint;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import java.util.HashSet;
 import java.util.List;
@@ -22,7 +23,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 class ResidentWeightsTest {
 
-    private static final Batch batch = TestData.goldenBatch();
+    private static final Batch batch = GoldenBatch.golden();
 
     /** The BF16 checkpoint read the old way: every tensor upcast to FLOAT while loading. */
     private static LlamaWeights upcastAtLoad() {
@@ -50,8 +51,8 @@ class ResidentWeightsTest {
     @Test
     void logitsEqualThoseOfTheUpcastCheckpoint() {
         LlamaWeights resident = LlamaModel.load(TestData.model("tiny-llama-bf16")).weights();
-        LlamaForward.Result a = LlamaForward.run(LlamaGraph.base(resident, true), batch, true);
-        LlamaForward.Result b = LlamaForward.run(LlamaGraph.base(upcastAtLoad(), true), batch, true);
+        LlamaForward.Result a = LlamaForward.withHiddenStates(LlamaGraph.base(resident, GraphKind.LOSS), batch);
+        LlamaForward.Result b = LlamaForward.withHiddenStates(LlamaGraph.base(upcastAtLoad(), GraphKind.LOSS), batch);
         assertEquals(0.0, TestData.maxAbsDiff(a.logits(), b.logits()));
         assertEquals(b.loss(), a.loss());
     }
@@ -70,15 +71,14 @@ class ResidentWeightsTest {
 
     /** LoRA on every projection (the frozen layers' backward runs through all of them), random B so dA ≠ 0. */
     private static Map<String, INDArray> gradients(LlamaWeights weights) {
-        AdapterConfig lora = new AdapterConfig("LORA", 4, 8, 0.0, java.util.List.of("q_proj", "k_proj", "v_proj",
-                "o_proj", "gate_proj", "up_proj", "down_proj"), false, false, null, null, null, null, null, "CAUSAL_LM",
-                null);
+        AdapterConfig lora = AdapterConfig.lora().rank(4).alpha(8).dropout(0.0).targetModules("q_proj", "k_proj",
+                "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj").build();
         LlamaAdapters a = LlamaAdapters.create(weights, lora, 7);
         Map<String, INDArray> w = new LinkedHashMap<>(a.weights());
         w.replaceAll((k, v) -> k.endsWith("lora_B.weight") ? v.assign(0.01) : v);
-        LlamaGraph g = a.graph(weights, true, true);
-        Map<String, INDArray> feeds = g.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
-        return g.sd().calculateGradients(feeds, a.weights().keySet().toArray(new String[0]));
+        LlamaGraph g = a.graph(weights, GraphKind.TRAINING);
+        Map<String, INDArray> feeds = g.feeds(batch, LlamaFeeds.Reduction.MEAN);
+        return g.gradients(feeds, a.weights().keySet()).getGradients();
     }
 
     /**
@@ -89,10 +89,10 @@ class ResidentWeightsTest {
     @Test
     void anInferencePassWidensOneLayerAtATime() {
         LlamaWeights resident = LlamaModel.load(TestData.model("tiny-llama-bf16")).weights();
-        LlamaGraph g = LlamaGraph.base(resident, false);
+        LlamaGraph g = LlamaGraph.base(resident, GraphKind.INFERENCE);
         dev.mor4j.core.nn.OpTrace trace = new dev.mor4j.core.nn.OpTrace();
         g.sd().setListeners(trace);
-        LlamaForward.run(g, batch, false);
+        LlamaForward.run(g, batch);
         List<dev.mor4j.core.nn.OpTrace.Execution> ops = trace.executions();
         int lastProductOfLayer0 = -1;
         int firstCastOfLayer1 = Integer.MAX_VALUE;

@@ -2,6 +2,7 @@ package dev.mor4j.llama.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -24,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class Llama3FastPathTest {
 
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
     private static final Tokenizer FAST = TokenizerCache.get("llama3");
     private static final Tokenizer STRAIGHTFORWARD = FAST.withPreTokenizer(new PreTokenizer.Sequence(List.of(
             new PreTokenizer.Split(TextPattern.javaRegex(Llama3Splitter.PATTERN), SplitBehavior.ISOLATED, false),

@@ -2,6 +2,7 @@ package dev.mor4j.llama.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -23,7 +24,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class Llama3SplitterTest {
 
     private static final Pattern REGEX = RegexTranslator.compile(Llama3Splitter.PATTERN);
-    private static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    private static final Path TESTDATA = TestData.root();
 
     @Test
     void patternIsTheOneOfTheBundledLlama3Tokenizer() throws IOException {

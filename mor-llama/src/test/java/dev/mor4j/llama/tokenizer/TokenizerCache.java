@@ -1,5 +1,6 @@
 package dev.mor4j.llama.tokenizer;
 
+import dev.mor4j.core.TestData;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,6 +19,6 @@ final class TokenizerCache {
     }
 
     static Path dir(String name) {
-        return Path.of(System.getProperty("mor.testdata")).resolve("tokenizers").resolve(name);
+        return TestData.root().resolve("tokenizers").resolve(name);
     }
 }

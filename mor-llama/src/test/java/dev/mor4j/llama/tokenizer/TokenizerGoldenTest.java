@@ -2,6 +2,7 @@ package dev.mor4j.llama.tokenizer;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mor4j.core.TestData;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -21,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
  */
 class TokenizerGoldenTest {
 
-    static final Path TESTDATA = Path.of(System.getProperty("mor.testdata"));
+    static final Path TESTDATA = TestData.root();
 
     @TestFactory
     Stream<DynamicTest> spBpe32k() throws IOException {

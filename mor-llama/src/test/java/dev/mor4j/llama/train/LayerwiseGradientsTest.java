@@ -9,9 +9,11 @@ import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.train.DropoutMasks;
 import dev.mor4j.core.train.SameDiffGradients;
 import dev.mor4j.core.train.StepResult;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
@@ -32,7 +34,7 @@ class LayerwiseGradientsTest {
     private static final long SEED = 11;
 
     private static void assertSameGradients(AdapterConfig config, String model) {
-        assertSameGradients(config, model, TestData.goldenBatch(), 1e-6);
+        assertSameGradients(config, model, GoldenBatch.golden(), 1e-6);
     }
 
     /** @param tolerance the largest difference allowed, relative to each gradient's largest entry */
@@ -46,17 +48,16 @@ class LayerwiseGradientsTest {
         });
         LlamaAdapters layered = LlamaAdapters.of(weights, config, copies(whole.weights()), "copy");
 
-        LlamaGraph graph = whole.graph(weights, true, true);
+        LlamaGraph graph = whole.graph(weights, GraphKind.TRAINING);
         AdapterContext ctx = graph.adapterContext();
-        SameDiffGradients reference = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS,
-                new ArrayList<>(whole.weights().keySet()), (step, mb) -> {
-                    Map<String, INDArray> f = graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN);
-                    long rows = (long) batch.batchSize() * batch.seqLen();
-                    f.putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, SEED, step, mb));
-                    return new SameDiffGradients.Batch(f, batch.tokenCount());
-                });
+        SameDiffGradients reference = graph.gradientSource(new ArrayList<>(whole.weights().keySet()), (step, mb) -> {
+            Map<String, INDArray> f = graph.feeds(batch, LlamaFeeds.Reduction.MEAN);
+            long rows = (long) batch.batchSize() * batch.seqLen();
+            f.putAll(DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, SEED, step, mb));
+            return new SameDiffGradients.Batch(f, batch.tokenCount());
+        });
         LayerwiseGradients layerwise = new LayerwiseGradients(weights, layered, SEED, (step, mb) ->
-                new SameDiffGradients.Batch(graph.feeds(batch, true, LlamaFeeds.Reduction.MEAN), batch.tokenCount()));
+                new SameDiffGradients.Batch(graph.feeds(batch, LlamaFeeds.Reduction.MEAN), batch.tokenCount()));
         for (int step = 0; step < 2; step++) {
             StepResult a = reference.compute(step, 1);
             StepResult b = layerwise.compute(step, 1);
@@ -88,8 +89,9 @@ class LayerwiseGradientsTest {
 
     @Test
     void balancedRouterAuxLossOnSixteenBitWeightsEqualsTheWholeGraph() {
-        AdapterConfig balanced = new AdapterConfig("MOR", 4, 16, 0.1, List.of("q_proj", "v_proj", "down_proj"), false,
-                false, 4, RouterType.BALANCED, 2, 0.05, "ones", "CAUSAL_LM", null);
+        AdapterConfig balanced = AdapterConfig.mor().rank(4).alpha(16).dropout(0.1)
+                .targetModules("q_proj", "v_proj", "down_proj").experts(4).router(RouterType.BALANCED)
+                .routerAuxLossCoef(0.05).build();
         assertSameGradients(balanced, "tiny-llama-bf16");
     }
 
@@ -102,12 +104,10 @@ class LayerwiseGradientsTest {
     @Test
     void moreWithTaskAlignmentEqualsTheWholeGraph() {
         AdapterConfig more = MoreFineTuneTest.more(0.05, List.of("a", "b", "c"));
-        assertSameGradients(more, "tiny-llama-f32", TestData.goldenBatch().withTaskIds(new long[] {2, 0}), 1e-5);
+        assertSameGradients(more, "tiny-llama-f32", GoldenBatch.golden().withTaskIds(new long[] {2, 0}), 1e-5);
         AdapterConfig m = MoreFineTuneTest.more(0.05, List.of("a", "b", "c"));
-        AdapterConfig noAlignment = new AdapterConfig("MORE", m.r(), m.loraAlpha(), m.loraDropout(), m.targetModules(),
-                false, false, null, null, null, null, null, "CAUSAL_LM", null, m.rankExperts(), m.tasks(), 0.0,
-                m.taskTemperature(), null, null);
-        assertSameGradients(noAlignment, "tiny-llama-f32", TestData.goldenBatch().withTaskIds(new long[] {2, 0}), 0.0);
+        AdapterConfig noAlignment = m.toBuilder().taskLossWeight(0.0).build();
+        assertSameGradients(noAlignment, "tiny-llama-f32", GoldenBatch.golden().withTaskIds(new long[] {2, 0}), 0.0);
     }
 
     /** Three AdamW steps with gradient accumulation reach the same adapter weights with and without recomputation. */

@@ -15,10 +15,11 @@ import dev.mor4j.core.train.LrSchedulerType;
 import dev.mor4j.core.train.MetricsLog;
 import dev.mor4j.core.train.StepMetrics;
 import dev.mor4j.core.train.TrainConfig;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaModel;
 import java.nio.file.Files;
@@ -182,13 +183,14 @@ class LlamaFineTuneTest {
 
         // the saved adapter and every checkpoint load as adapters and compute what the trained one computes
         Batch batch = BatchCollator.collate(SAMPLE.subList(0, 3));
-        INDArray expected = LlamaForward.run(straight.graph(model().weights(), false, false), batch, false).logits();
+        INDArray expected = LlamaForward.run(straight.graph(model().weights(), GraphKind.INFERENCE), batch).logits();
         for (Path dir : List.of(straightDir, splitDir, splitDir.resolve("checkpoint-5"))) {
             LlamaAdapters loaded = LlamaAdapters.load(model().weights(), dir);
-            INDArray logits = LlamaForward.run(loaded.graph(model().weights(), false, false), batch, false).logits();
+            INDArray logits = LlamaForward.run(loaded.graph(model().weights(), GraphKind.INFERENCE), batch).logits();
             assertEquals(0.0, TestData.maxAbsDiff(expected, logits), dir.toString());
         }
-        INDArray base = LlamaForward.run(dev.mor4j.llama.model.LlamaGraph.base(model().weights(), false), batch, false)
+        INDArray base = LlamaForward.run(dev.mor4j.llama.model.LlamaGraph.base(model().weights(), GraphKind.INFERENCE),
+                batch)
                 .logits();
         assertTrue(TestData.maxAbsDiff(expected, base) > 1e-3, "training changed the model");
     }
@@ -206,8 +208,8 @@ class LlamaFineTuneTest {
 
     @Test
     void anAdapterWithoutRouterTrainsWithoutRouterStatistics(@TempDir Path tmp) {
-        AdapterConfig lora = new AdapterConfig("LORA", 4, 8, 0.05, List.of("q_proj", "v_proj"), false, false, null,
-                null, null, null, null, "CAUSAL_LM", null);
+        AdapterConfig lora = AdapterConfig.lora().rank(4).alpha(8).dropout(0.05).targetModules("q_proj", "v_proj")
+                .build();
         LlamaFineTune ft = LlamaFineTune.builder(model(), LlamaAdapters.create(model().weights(), lora, 3), SAMPLE)
                 .trainConfig(TrainConfig.builder().maxSteps(1).build()).outputDir(tmp).messages(m -> { }).build();
         ft.train();

@@ -11,10 +11,12 @@ import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.train.GradientFunction;
 import dev.mor4j.core.train.StepMetrics;
 import dev.mor4j.core.train.TrainConfig;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
@@ -44,9 +46,8 @@ class MoreFineTuneTest {
     }
 
     static AdapterConfig more(double dropout, List<String> tasks) {
-        AdapterConfig d = AdapterConfig.moreDefaults(tasks);
-        return new AdapterConfig("MORE", 8, 32, dropout, d.targetModules(), false, false, null, null, null, null, null,
-                "CAUSAL_LM", null, List.of(1, 2, 4, 8), tasks, 0.1, 0.05, null, null);
+        return AdapterConfig.more(tasks).rank(8).alpha(32).dropout(dropout).rankExperts(1, 2, 4, 8)
+                .taskLossWeight(0.1).taskTemperature(0.05).build();
     }
 
     /** MoRE adapters whose B and task embeddings are random and large enough that tasks use different ranks. */
@@ -66,18 +67,18 @@ class MoreFineTuneTest {
         RankSelection selection = RankSelection.of(adapters);
         assertTrue(Arrays.stream(selection.chosenRanks()).map(Arrays::toString).distinct().count() > 1,
                 "the tasks should choose different ranks somewhere:\n" + selection.table());
-        Batch golden = TestData.goldenBatch();
+        Batch golden = GoldenBatch.golden();
         long[] tasks = new long[golden.batchSize()];
         for (int i = 0; i < tasks.length; i++) {
             tasks[i] = i % 3;
         }
-        LlamaGraph graph = adapters.graph(model().weights(), false, true);
-        INDArray mixed = LlamaForward.run(graph, golden.withTaskIds(tasks), false).logits(); // [B, T, V]
+        LlamaGraph graph = adapters.graph(model().weights(), GraphKind.LOSS);
+        INDArray mixed = LlamaForward.run(graph, golden.withTaskIds(tasks)).logits(); // [B, T, V]
         int t = golden.seqLen();
         for (int row = 0; row < golden.batchSize(); row++) {
             Batch alone = new Batch(new long[][] {golden.inputIds()[row]}, new long[][] {golden.attentionMask()[row]},
                     new long[][] {golden.labels()[row]}, new long[] {tasks[row]});
-            INDArray single = LlamaForward.run(graph, alone, false).logits().get(NDArrayIndex.point(0),
+            INDArray single = LlamaForward.run(graph, alone).logits().get(NDArrayIndex.point(0),
                     NDArrayIndex.all(), NDArrayIndex.all()); // [T, V]
             INDArray rows = mixed.get(NDArrayIndex.point(row), NDArrayIndex.all(), NDArrayIndex.all()); // [T, V]
             for (int j = 0; j < t; j++) {
@@ -88,12 +89,12 @@ class MoreFineTuneTest {
             }
         }
         // another task gives other logits: the rows really are adapted per task
-        INDArray other = LlamaForward.run(graph, golden.withTaskIds(new long[] {2, 2}), false).logits();
+        INDArray other = LlamaForward.run(graph, golden.withTaskIds(new long[] {2, 2})).logits();
         assertTrue(TestData.maxAbsDiff(mixed, other) > 1e-4);
-        MorException e = assertThrows(MorException.class, () -> LlamaForward.run(graph, golden, false));
+        MorException e = assertThrows(MorException.class, () -> LlamaForward.run(graph, golden));
         assertTrue(e.getMessage().contains("needs each example's task: task_ids"), e.getMessage());
         e = assertThrows(MorException.class,
-                () -> LlamaForward.run(graph, golden.withTaskIds(new long[] {0, 3}), false));
+                () -> LlamaForward.run(graph, golden.withTaskIds(new long[] {0, 3})));
         assertTrue(e.getMessage().contains("task_ids[1] = 3 is outside [0, 3)"), e.getMessage());
     }
 
@@ -103,16 +104,14 @@ class MoreFineTuneTest {
         // get its own rank mask and its own mean input for the task-alignment loss
         TaskIndex tasks = TaskIndex.fromExamples(SAMPLE);
         LlamaAdapters adapters = trainedLooking(more(0.0, tasks.names()));
-        LlamaGraph training = adapters.graph(model().weights(), true, true);
+        LlamaGraph training = adapters.graph(model().weights(), GraphKind.TRAINING);
         int longest = SAMPLE.stream().mapToInt(EncodedExample::length).max().orElseThrow();
         Batch padded = BatchCollator.collate(SAMPLE).withTaskIds(tasks.idsOf(SAMPLE));
         Batch packed = PackingCollator.pack(SAMPLE, longest).withTaskIds(tasks.idsOf(SAMPLE));
         assertTrue(packed.batchSize() < padded.batchSize(), packed.batchSize() + " rows");
         List<String> wrt = new ArrayList<>(adapters.weights().keySet());
-        OutAndGrad a = GradientFunction.run(training.sd(), training.feeds(padded, true, LlamaFeeds.Reduction.MEAN),
-                List.of(LlamaGraph.TOTAL_LOSS), wrt);
-        OutAndGrad b = GradientFunction.run(training.sd(), training.feeds(packed, true, LlamaFeeds.Reduction.MEAN),
-                List.of(LlamaGraph.TOTAL_LOSS), wrt);
+        OutAndGrad a = training.gradients(training.feeds(padded, LlamaFeeds.Reduction.MEAN), wrt);
+        OutAndGrad b = training.gradients(training.feeds(packed, LlamaFeeds.Reduction.MEAN), wrt);
         double lossA = a.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0);
         double lossB = b.getOutputs().get(LlamaGraph.TOTAL_LOSS).getDouble(0);
         assertTrue(Math.abs(lossA - lossB) <= 1e-5 * Math.abs(lossA), "loss " + lossA + " padded, " + lossB + " packed");

@@ -4,10 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mor4j.core.train.GradientFunction;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
+import dev.mor4j.llama.GoldenBatch;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.model.Batch;
+import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaForward;
 import dev.mor4j.llama.model.LlamaGraph;
@@ -49,7 +51,7 @@ class PackingExactnessTest {
                 v.assign(Nd4j.rand(19, v.shape()).addi(0.5));
             }
         });
-        training = adapters.graph(weights, true, true);
+        training = adapters.graph(weights, GraphKind.TRAINING);
     }
 
     /** The real tokens of each row of a padded batch, as examples. */
@@ -69,9 +71,8 @@ class PackingExactnessTest {
     }
 
     private static OutAndGrad lossAndGradients(Batch batch, LlamaFeeds.Reduction reduction) {
-        Map<String, INDArray> feeds = training.feeds(batch, true, reduction);
-        return GradientFunction.run(training.sd(), feeds, List.of(LlamaGraph.LOSS),
-                new ArrayList<>(adapters.weights().keySet()));
+        Map<String, INDArray> feeds = training.feeds(batch, reduction);
+        return training.gradients(feeds, adapters.weights().keySet());
     }
 
     /** Loss and every adapter gradient of {@code packed} against {@code padded}, relative to the gradient's norm. */
@@ -102,7 +103,7 @@ class PackingExactnessTest {
 
     @Test
     void theGoldensBatchPackedHasThePaddedLossAndGradients() {
-        Batch padded = TestData.goldenBatch();
+        Batch padded = GoldenBatch.golden();
         List<EncodedExample> examples = unpad(padded);
         Batch packed = PackingCollator.pack(examples, 2 * padded.seqLen());
         assertEquals(1, packed.batchSize(), "both sentences in one row");
@@ -127,13 +128,13 @@ class PackingExactnessTest {
     void eachPackedExamplesLogitsAreThoseOfTheExampleAlone() {
         List<EncodedExample> sample = TrainFixtures.sample(256).subList(0, 8);
         Batch packed = PackingCollator.pack(sample, 128);
-        LlamaGraph inference = adapters.graph(weights, false, false);
-        INDArray logits = LlamaForward.run(inference, packed, false).logits(); // [B, T, V]
+        LlamaGraph inference = adapters.graph(weights, GraphKind.INFERENCE);
+        INDArray logits = LlamaForward.run(inference, packed).logits(); // [B, T, V]
         int t = packed.seqLen();
         int[] of = packed.exampleOfToken();
         double worst = 0;
         for (int k = 0; k < sample.size(); k++) {
-            INDArray alone = LlamaForward.run(inference, BatchCollator.collate(List.of(sample.get(k))), false)
+            INDArray alone = LlamaForward.run(inference, BatchCollator.collate(List.of(sample.get(k))))
                     .logits().get(NDArrayIndex.point(0), NDArrayIndex.all(), NDArrayIndex.all()); // [L, V]
             int row = -1;
             int start = -1;

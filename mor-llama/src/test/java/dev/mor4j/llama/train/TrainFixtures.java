@@ -2,7 +2,7 @@ package dev.mor4j.llama.train;
 
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.RouterType;
-import dev.mor4j.llama.TestData;
+import dev.mor4j.core.TestData;
 import dev.mor4j.llama.data.EncodeStats;
 import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.data.TuluEncoder;
@@ -46,7 +46,6 @@ final class TrainFixtures {
 
     /** MoR on gate/up/down with the paper's shape (N 8, r 8, α 32) and the given dropout. */
     static AdapterConfig mor(double dropout) {
-        return new AdapterConfig("MOR", 8, 32, dropout, List.of("gate_proj", "up_proj", "down_proj"), false, false, 8,
-                RouterType.SOFTMAX, 2, 0.01, "ones", "CAUSAL_LM", null);
+        return AdapterConfig.mor().rank(8).alpha(32).dropout(dropout).experts(8).router(RouterType.SOFTMAX).build();
     }
 }
