@@ -3,9 +3,6 @@ package dev.mor4j.bench;
 import dev.mor4j.llama.config.LlamaConfig;
 import dev.mor4j.llama.model.LlamaWeights;
 import java.util.List;
-import java.util.Map;
-import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * LLaMA models with random weights built in memory, for benchmarks: no checkpoint is read. Matrices are
@@ -32,14 +29,8 @@ public final class RandomLlama {
         return new LlamaConfig(64, 176, layers, 4, 4, 16, 1e-5, 10000.0, false, 32000, 4096, 1, List.of(2));
     }
 
-    /** Random weights for {@code config}, drawn from ND4J's generator seeded with {@code seed}. */
+    /** Random weights for {@code config} ({@link LlamaWeights#random} with transformers' initializer range 0.02). */
     public static LlamaWeights weights(LlamaConfig config, long seed) {
-        Map<String, long[]> shapes = LlamaWeights.expectedShapes(config);
-        Nd4j.getRandom().setSeed(seed);
-        return LlamaWeights.load(config, "random weights", shapes.keySet(), shapes::get, key -> {
-            long[] shape = shapes.get(key);
-            return shape.length == 1 ? Nd4j.ones(DataType.FLOAT, shape)
-                    : Nd4j.randn(DataType.FLOAT, shape).muli(0.02);
-        });
+        return LlamaWeights.random(config, seed, LlamaWeights.DEFAULT_INITIALIZER_RANGE);
     }
 }

@@ -10,6 +10,7 @@ import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.model.LlamaModel;
+import dev.mor4j.llama.model.TrainableBase;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import dev.mor4j.llama.train.FineTuneResult;
 import dev.mor4j.llama.train.LlamaFineTune;
@@ -38,13 +39,18 @@ import picocli.CommandLine.Spec;
  * {@code mor finetune}: trains an adapter on Tulu-v2 conversations. Without arguments it runs a short MoR
  * fine-tuning of the bundled tiny model on the bundled 16-conversation sample. With {@code --method more} each
  * conversation's {@code dataset} is its task ({@link FinetuneData}), and the run ends with the rank each task chose
- * in each module: a table on standard output, {@code ranks.png} and {@code router_stats.json}.
+ * in each module: a table on standard output, {@code ranks.png} and {@code router_stats.json}. With {@code --method
+ * full} every base weight is trained instead of an adapter, and the result is a model directory, {@code <out>/final}.
  */
 @Command(name = "finetune", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Fine-tune a LLaMA model's adapter (MoR, LoRA, DoRA, MoELoRA or MoRE) on Tulu-v2 JSONL.",
+        description = {"Fine-tune a LLaMA model's adapter (MoR, LoRA, DoRA, MoELoRA or MoRE), or all its weights"
+                + " (--method full), on Tulu-v2 JSONL.",
             "Without arguments: MoR (8 experts, r 8, alpha 32) on the bundled tiny model and Tulu sample, 40 steps.",
             "Writes the adapter (PEFT layout), checkpoint-<step>/, metrics.jsonl, loss.png, router.png (mean router"
                     + " weight per module x expert for each source dataset) and config.json to the output directory.",
+            "--method full trains every base weight (full fine-tuning, AdamW in float32) and writes the model to"
+                    + " final/ (a Hugging Face model directory, float32) instead of an adapter; adapter flags do not"
+                    + " apply to it.",
             "--method more (MoRE: one task per dataset, each choosing a rank of one shared LoRA pair per module) also"
                     + " prints the rank table and writes ranks.png and router_stats.json (the selector's"
                     + " probabilities).",
@@ -80,7 +86,8 @@ final class FinetuneCommand implements Callable<Integer> {
     int maxLen;
 
     @Option(names = "--method", paramLabel = "NAME", defaultValue = "mor",
-            description = "mor, lora, dora, moelora or more (default: ${DEFAULT-VALUE}).")
+            description = "mor, lora, dora, moelora, more, or full (every base weight trained, no adapter)"
+                    + " (default: ${DEFAULT-VALUE}).")
     String method;
 
     @Option(names = "--router", paramLabel = "NAME", defaultValue = "softmax",
@@ -228,12 +235,19 @@ final class FinetuneCommand implements Callable<Integer> {
             description = "Replace a previous run in --out (only its files), or write into a non-empty directory.")
     boolean overwrite;
 
+    /** The flags that configure an adapter, which {@code --method full} does not have. */
+    static final List<String> ADAPTER_FLAGS =
+            List.of("--rank", "--alpha", "--dropout", "--targets", "--experts", "--router", "--top-k");
+
     @Override
     public Integer call() {
         PrintStream err = System.err;
         Path runToResume = resume == null ? null : RunDirectory.runOf(resume);
         FinetuneSettings s = settings(runToResume == null ? null : RunDirectory.readConfig(runToResume));
         s.validate();
+        if (s.isFull()) {
+            refuseAdapterFlags();
+        }
         Path outDir = (out != null ? out : runToResume != null ? runToResume : RunDirectory.defaultFor(LocalDateTime.now()))
                 .toAbsolutePath().normalize();
         boolean clear = RunDirectory.check(outDir, outDir.equals(runToResume), overwrite);
@@ -248,6 +262,17 @@ final class FinetuneCommand implements Callable<Integer> {
         }
     }
 
+    /** Stops a full fine-tuning run given adapter flags, which would otherwise be silently ignored. */
+    private void refuseAdapterFlags() {
+        ParseResult parsed = spec.commandLine().getParseResult();
+        List<String> given = ADAPTER_FLAGS.stream().filter(parsed::hasMatchedOption).toList();
+        if (!given.isEmpty()) {
+            throw new MorException(String.join(", ", given) + (given.size() == 1 ? " configures" : " configure")
+                    + " an adapter; --method full trains every base weight and has none: leave "
+                    + (given.size() == 1 ? "it" : "them") + " out");
+        }
+    }
+
     /** Reads the data, builds the run (computing its steps with {@code backend} when not null), trains, reports. */
     private int train(FinetuneSettings s, Path outDir, boolean clear, StepBackend backend, PrintStream err) {
         FinetuneData data = FinetuneData.read(s, Tokenizer.load(Path.of(s.tokenizer())), err);
@@ -259,11 +284,15 @@ final class FinetuneCommand implements Callable<Integer> {
         long loadStart = System.nanoTime();
         LlamaModel llama = LlamaModel.load(Path.of(s.model()));
         err.printf(Locale.ROOT, "loaded %s in %.1f s%n", s.model(), (System.nanoTime() - loadStart) / 1e9);
-        LlamaAdapters adapters = LlamaAdapters.create(llama.weights(),
+        LlamaAdapters adapters = s.isFull() ? null : LlamaAdapters.create(llama.weights(),
                 s.adapterConfig(data.tasks() == null ? null : data.tasks().names()), s.seed());
         ProgressReporter progress = new ProgressReporter(err, steps, System.console() != null);
         // built (and its memory plan checked) before anything in the output directory changes
-        LlamaFineTune ft = LlamaFineTune.builder(llama, adapters, examples).trainConfig(trainConfig)
+        LlamaFineTune.Builder builder = s.isFull()
+                ? LlamaFineTune.builder(llama, TrainableBase.of(llama.weights()), examples)
+                        .tokenizer(Path.of(s.tokenizer()))
+                : LlamaFineTune.builder(llama, adapters, examples);
+        LlamaFineTune ft = builder.trainConfig(trainConfig)
                 .options(s.options()).packing(s.packed()).outputDir(outDir).baseModelName(s.model())
                 .messages(err::println).recompute(recompute).listener(progress).backend(backend).build();
         if (clear) {
@@ -295,7 +324,7 @@ final class FinetuneCommand implements Callable<Integer> {
             plots.add(outDir.resolve(RunDirectory.RANKS_PNG));
             TrainingPlots.ranks(ranks, plots.get(plots.size() - 1));
         }
-        FinetuneReport.printSummary(outDir, result, plots, ranks, ft.data().packing());
+        FinetuneReport.printSummary(outDir, result, plots, ranks, ft.data().packing(), s.isFull());
         if (backend != null) {
             backend.summary().forEach(System.out::println);
         }

@@ -3,6 +3,7 @@ package dev.mor4j.cli;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mor4j.llama.train.FineTuneResult;
+import dev.mor4j.llama.train.FullCheckpoint;
 import dev.mor4j.llama.train.LlamaFineTune;
 import dev.mor4j.llama.train.RankSelection;
 import dev.mor4j.llama.train.RouterStats;
@@ -37,7 +38,14 @@ final class FinetuneReport {
             n.set("examples_per_task", JSON.valueToTree(data.examplesPerTask()));
         }
         n.set("settings", JSON.valueToTree(s));
-        n.set("adapter", JSON.valueToTree(ft.adapters().config()));
+        if (ft.adapters() != null) {
+            n.set("adapter", JSON.valueToTree(ft.adapters().config()));
+        } else {
+            ObjectNode full = n.putObject("full_fine_tuning");
+            full.put("trained", "every base weight, in float32");
+            full.put("final_model", LlamaFineTune.FINAL_MODEL);
+            full.put("saved_dtype", FullCheckpoint.DTYPE.torchName());
+        }
         n.set("train", JSON.valueToTree(ft.config()));
         n.set("options", JSON.valueToTree(ft.options()));
         n.put("examples", data.examples().size());
@@ -56,11 +64,13 @@ final class FinetuneReport {
      *
      * @param ranks  MoRE's rank selection, or null
      * @param packed whether micro-batches were packed
+     * @param full   whether the run was a full fine-tuning (its result is a model, not an adapter)
      */
-    static void printSummary(Path outDir, FineTuneResult r, List<Path> plots, RankSelection ranks, boolean packed) {
+    static void printSummary(Path outDir, FineTuneResult r, List<Path> plots, RankSelection ranks, boolean packed,
+            boolean full) {
         PrintStream o = System.out;
         o.println("output: " + outDir);
-        o.println("adapter: " + r.adapter());
+        o.println((full ? "model: " : "adapter: ") + r.adapter());
         o.println("steps: " + r.globalStep() + " (" + r.steps().size() + " in this run)");
         o.println("tokens: " + r.tokens().format() + (packed ? ", packed" : ", padded"));
         int n = Math.min(5, r.steps().size() / 2);

@@ -57,7 +57,7 @@ record FinetuneSettings(
         Double taskTemperature,
         List<String> tasks) {
 
-    static final List<String> METHODS = List.of("mor", "lora", "dora", "moelora", "more");
+    static final List<String> METHODS = List.of("mor", "lora", "dora", "moelora", "more", "full");
     static final List<String> ROUTERS = List.of("softmax", "mean", "balanced", "topk");
     static final List<String> SCHEDULES = List.of("linear", "cosine", "constant");
     static final List<String> REDUCTIONS = List.of("mean", "sum");
@@ -97,6 +97,11 @@ record FinetuneSettings(
         if (maxSteps != null && maxSteps < 1) {
             throw new MorException("--max-steps is " + maxSteps + "; expected an integer ≥ 1");
         }
+    }
+
+    /** True for {@code --method full}: every base weight trained, no adapter. */
+    boolean isFull() {
+        return "full".equals(method);
     }
 
     /** True for {@code --method more}. */
@@ -148,12 +153,15 @@ record FinetuneSettings(
     }
 
     /**
-     * The adapter to train, in PEFT's terms; MoRE's is {@link AdapterConfig#more} with the flags given applied
-     * and its rank experts listed.
+     * The adapter to train, in PEFT's terms (not for {@code --method full}, which has none); MoRE's is
+     * {@link AdapterConfig#more} with the flags given applied and its rank experts listed.
      *
      * @param taskNames MoRE's tasks in task-id order (ignored by the other methods)
      */
     AdapterConfig adapterConfig(List<String> taskNames) {
+        if (isFull()) {
+            throw new IllegalStateException("--method full trains the base weights and has no adapter config");
+        }
         if (isMore()) {
             return AdapterConfig.more(taskNames).rank(rank).alpha(alpha).dropout(dropout).targetModules(targets)
                     // rank_experts written out even as the default 1…r

@@ -10,6 +10,7 @@ import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.train.CheckpointStore;
 import dev.mor4j.core.train.MetricsLog;
+import dev.mor4j.llama.train.LlamaFineTune;
 import dev.mor4j.llama.train.RouterStats;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -38,7 +39,9 @@ final class RunDirectory {
     static final String KIND = "mor4j-finetune";
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final Pattern CHECKPOINT = Pattern.compile("\\.?checkpoint-\\d+(\\.tmp|\\.old)?");
+    /** Checkpoint directories, and the final model of full fine-tuning, with their temporary forms. */
+    private static final Pattern CHECKPOINT = Pattern.compile("\\.?checkpoint-\\d+(\\.tmp|\\.old)?|\\.?"
+            + LlamaFineTune.FINAL_MODEL + "(\\.tmp)?");
     private static final List<String> RUN_FILES = List.of(CONFIG, MetricsLog.FILE, LOSS_PNG, ROUTER_PNG,
             RANKS_PNG, RouterStats.FILE, AdapterFiles.CONFIG, AdapterFiles.WEIGHTS);
 
@@ -133,7 +136,10 @@ final class RunDirectory {
         return false;
     }
 
-    /** Deletes a previous run's files (its config, metrics, plots, adapter and checkpoints), nothing else. */
+    /**
+     * Deletes a previous run's files (its config, metrics, plots, adapter or final model, and checkpoints), nothing
+     * else.
+     */
     static void clearPreviousRun(Path out) {
         try {
             for (String f : RUN_FILES) {

@@ -10,10 +10,9 @@ import dev.mor4j.core.safetensors.ShardedCheckpoint;
 import dev.mor4j.core.safetensors.ShardedCheckpointWriter;
 import dev.mor4j.core.safetensors.TensorSpec;
 import dev.mor4j.core.safetensors.TensorValues;
-import dev.mor4j.llama.config.ConfigDType;
 import dev.mor4j.llama.model.LlamaModel;
+import dev.mor4j.llama.model.ModelFiles;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -81,6 +80,10 @@ public final class AdapterMerge {
      */
     public static ShardPlan write(LlamaModel model, LlamaAdapters adapters, Path out, DType dtype, long maxShardSize) {
         checkMergeable(adapters);
+        if (model.directory() == null) {
+            throw new MorException("the model was initialised at random and has no directory: merging writes the base"
+                    + " checkpoint's files; save the model first");
+        }
         if (Files.exists(out) && !isEmptyDir(out)) {
             throw new MorException(out + ": already exists and is not empty; choose a new --out directory");
         }
@@ -97,7 +100,7 @@ public final class AdapterMerge {
         try {
             FileTrees.deleteQuietly(tmp);
             Files.createDirectories(tmp);
-            copyOtherFiles(model.directory(), tmp, stored);
+            ModelFiles.copyOtherFiles(model.directory(), tmp, stored);
             ShardPlan plan =
                     ShardedCheckpointWriter.write(tmp, specs, s -> values(adapters, base, s.key()), maxShardSize);
             if (Files.exists(out)) {
@@ -127,32 +130,6 @@ public final class AdapterMerge {
             return TensorValues.of(base.get(key));
         }
         return TensorValues.owning(layer.mergedWeight(adapters.weights())); // [d_out, d_in], released once written
-    }
-
-    /**
-     * Copies the model directory's regular files except weights (safetensors, PyTorch/TF/Flax/GGUF weights and
-     * their indexes); {@code config.json} with its dtype set to {@code stored}.
-     */
-    private static void copyOtherFiles(Path modelDir, Path to, DType stored) throws IOException {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(modelDir)) {
-            for (Path f : files) {
-                String name = f.getFileName().toString();
-                if (!Files.isRegularFile(f) || isWeightFile(name)) {
-                    continue;
-                }
-                if (name.equals("config.json")) {
-                    String config = ConfigDType.withDType(Files.readString(f), stored, f.toString());
-                    Files.writeString(to.resolve(name), config);
-                } else {
-                    Files.copy(f, to.resolve(name));
-                }
-            }
-        }
-    }
-
-    private static boolean isWeightFile(String name) {
-        return Stream.of(".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".gguf", ".index.json")
-                .anyMatch(name::endsWith);
     }
 
     private static boolean isEmptyDir(Path p) {

@@ -33,6 +33,13 @@ import org.nd4j.linalg.api.ops.impl.scatter.ScatterNdSub;
  * gradient {@code G} with respect to {@code x}. So {@code loss} is for reading and {@code total_loss} is the one to
  * differentiate; asking for {@code loss} alone does not run the extra product.
  *
+ * <p>With a trainable LM head (full fine-tuning) the loss's gradient with respect to {@code W_lm} {@code [V, H]} is
+ * known in closed form too, {@code G = Σ_l w_l · (softmax(z_l) − e_{y_l}) ⊗ h_l = Pᵀ · h}, {@code P} {@code [L, V]}
+ * the rows {@code w_l · (exp_l − [v = y_l]·Σexp_l) / Σexp_l} of the same {@code exp}: one {@code [V, L]·[L, H]}
+ * product. It enters {@code total_loss} as {@code t − stop(t)} with {@code t = Σ W_lm ⊙ G}: 0 in value, gradient
+ * {@code G} with respect to {@code W_lm}. Every product of the loss then reads the head through a copy without a
+ * gradient path, so that {@code G} is its only gradient from the loss.
+ *
  * <p>{@code L} may be 0 (a batch without labels under the sum reduction): the loss is then 0 and so is its gradient.
  */
 final class LabelledLoss {
@@ -47,17 +54,20 @@ final class LabelledLoss {
      *
      * @param hidden    the final hidden states {@code [B·T, H]} (after the final norm)
      * @param head      the LM head, {@code [n, H] → [n, V]}
-     * @param headT     the LM head's transposed weight {@code [H, V]} as a graph variable
+     * @param headBack  the product with the LM head's weight, {@code [n, V] → [n, H]}: {@code e · W_lm}
+     * @param trainable the LM head's weight {@code [V, H]} when it is trained (its gradient is then added), else null;
+     *                  {@code head} and {@code headBack} must then read it through a copy without a gradient path
      * @param auxLosses scalars added to {@code total_loss} (router load balancing)
      */
-    static void define(SameDiff sd, SDVariable hidden, UnaryOperator<SDVariable> head, SDVariable headT,
-            List<SDVariable> auxLosses) {
+    static void define(SameDiff sd, SDVariable hidden, UnaryOperator<SDVariable> head,
+            UnaryOperator<SDVariable> headBack, SDVariable trainable, List<SDVariable> auxLosses) {
         DataType dt = hidden.dataType();
         SDVariable labelRows = sd.placeHolder(LlamaGraph.LABEL_ROWS, DataType.INT, -1); // [L]
         SDVariable labelIds = sd.placeHolder(LlamaGraph.LABEL_IDS, DataType.INT, -1); // [L]
         SDVariable labelWeight = sd.placeHolder(LlamaGraph.LABEL_WEIGHT, dt, -1); // [L]
         SDVariable labelled = sd.gather(hidden, labelRows, 0); // [L, H]
-        SDVariable logits = head.apply(StopGradient.of(sd, labelled)); // [L, V], no gradient path
+        SDVariable fixedLabelled = StopGradient.of(sd, labelled); // [L, H], no gradient path
+        SDVariable logits = head.apply(fixedLabelled); // [L, V], no gradient path
         // Any shift m gives the same log-sum-exp; the row maximum's integer part keeps exp from overflowing.
         SDVariable max = logits.max(true, 1).castTo(DataType.INT).castTo(dt); // [L, 1]
         SDVariable exp = sd.math.exp(logits.sub(max)); // [L, V]
@@ -70,8 +80,8 @@ final class LabelledLoss {
         SDVariable perToken = sd.reshape(lse, -1).sub(picked); // [L]
         // Σ_v softmax_v W_lm[v] − W_lm[y_l] = Σ_v (exp_v − [v = y_l]·Σexp) W_lm[v] / Σexp: one product
         SDVariable expMinusLabel = new ScatterNdSub(sd, exp, at, sd.reshape(sumExp, -1)).outputVariable(); // [L, V]
-        SDVariable gradient = sd.mmul(expMinusLabel, headT, false, true, false).div(sumExp)
-                .mul(sd.reshape(labelWeight, -1, 1)); // [L, H]
+        SDVariable rowWeight = sd.reshape(labelWeight, -1, 1); // [L, 1]
+        SDVariable gradient = headBack.apply(expMinusLabel).div(sumExp).mul(rowWeight); // [L, H]
         SDVariable loss = sd.identity(LlamaGraph.LOSS, perToken.mul(labelWeight).sum()); // scalar
 
         // M2.1's gather has no working backward: the rows are scattered into a [B·T, H] gradient here instead
@@ -79,6 +89,12 @@ final class LabelledLoss {
         SDVariable scattered = sd.scatterAdd(zeros, labelRows, gradient); // [B·T, H]: g at the labelled rows, else 0
         SDVariable surrogate = hidden.mul(scattered).sum(); // scalar; d/d hidden = scattered
         SDVariable total = loss.add(surrogate.sub(StopGradient.of(sd, surrogate))); // scalar
+        if (trainable != null) {
+            SDVariable p = expMinusLabel.div(sumExp).mul(rowWeight); // [L, V]: w_l · (softmax(z_l) − e_{y_l})
+            SDVariable headGradient = sd.mmul(p, fixedLabelled, true, false, false); // [V, H] = Pᵀ · h
+            SDVariable t = trainable.mul(headGradient).sum(); // scalar; d/dW_lm = headGradient
+            total = total.add(t.sub(StopGradient.of(sd, t)));
+        }
         for (SDVariable aux : auxLosses) {
             total = total.add(aux);
         }

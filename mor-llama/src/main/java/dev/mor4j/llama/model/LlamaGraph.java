@@ -24,7 +24,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * LlamaForCausalLM as one SameDiff graph, with the base weights as constants and any adapters spliced
- * into named projections.
+ * into named projections; or, for full fine-tuning ({@link #fullTraining}), with every base weight a trainable
+ * variable under its Hugging Face key.
  *
  * <p>Tokens are flattened between attention blocks: hidden states are {@code [B·T, H]}, so every
  * projection is a 2-D product and adapters see {@code [tokens, d_in]}. Placeholders (filled by
@@ -102,6 +103,8 @@ public final class LlamaGraph {
     private final AdapterContext adapterContext;
     private final Map<String, AdapterLayer> adapters;
     private final GraphKind kind;
+    /** Full fine-tuning: every base weight by Hugging Face key, a graph variable; empty when the base is frozen. */
+    private final Map<String, INDArray> trainableBase;
     /** Whether this graph ends in the loss: a graph of a kind with a loss, unless a segment before the last layer. */
     private final boolean withLoss;
     /** Attention in two causal query blocks ({@link CausalAttention#twoBlocks}): training graphs. */
@@ -112,7 +115,13 @@ public final class LlamaGraph {
 
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
             GraphKind kind, int firstLayer, int endLayer) {
+        this(weights, adapters, adapterWeights, Map.of(), kind, firstLayer, endLayer);
+    }
+
+    private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
+            Map<String, INDArray> trainableBase, GraphKind kind, int firstLayer, int endLayer) {
         this.weights = weights;
+        this.trainableBase = trainableBase;
         this.firstLayer = firstLayer;
         this.endLayer = endLayer;
         this.sd = SameDiff.create();
@@ -168,6 +177,48 @@ public final class LlamaGraph {
         return new LlamaGraph(weights, adapters, adapterWeights, kind, firstLayer, endLayer);
     }
 
+    /**
+     * A training graph of full fine-tuning: no adapters, and every base weight a trainable variable ({@code sd.var})
+     * named by its Hugging Face key ({@code model.embed_tokens.weight}, {@code model.layers.0.mlp.up_proj.weight},
+     * …, {@code lm_head.weight} unless tied), reading the given arrays, which training updates in place. A tied
+     * LM head is the embedding variable itself, so its gradient is the sum of both uses. {@code weights} gives the
+     * config and the rotary tables; its frozen arrays are not used.
+     *
+     * <p>A projection is {@code x Wᵀ} with {@code W} {@code [d_out, d_in]} as stored ({@code mmul} with the second
+     * factor transposed, whose backward gives {@code dX} and {@code dW}); an RMSNorm weight {@code [H]} enters as
+     * {@code [1, H]}. The embedding rows are the product of the tokens' one-hot rows {@code [B·T, V]} with the
+     * embedding (the same values as a lookup, exactly), since M2.1's {@code gather} has a wrong backward: its
+     * gradient {@code onehotᵀ · dx} costs two {@code B·T·V·H} products, like the LM head's. The loss's gradient
+     * with respect to the LM head is computed in closed form with the rest of the loss ({@link LabelledLoss}).
+     *
+     * @param base     every weight of {@link LlamaWeights#expectedShapes} under its key, of that shape, in the
+     *                 weights' compute type ({@link LlamaWeights#dataType()}), e.g. {@link TrainableBase#weights()}
+     * @param withLoss add the causal-LM loss (and {@code total_loss}, the graph's loss variable)
+     * @throws MorException naming every missing, unexpected or mis-shaped key
+     */
+    public static LlamaGraph fullTraining(LlamaWeights weights, Map<String, INDArray> base, boolean withLoss) {
+        TrainableBase.check(weights.config(), base, weights.dataType(), "full fine-tuning weights");
+        return new LlamaGraph(weights, Map.of(), Map.of(), base,
+                withLoss ? GraphKind.TRAINING : GraphKind.TRAINING_LOGITS, 0, weights.config().numHiddenLayers());
+    }
+
+    /**
+     * A {@linkplain #segment segment} of decoder layers {@code [firstLayer, endLayer)} for full fine-tuning, always a
+     * training segment: the trainable variables are the base weights the segment uses ({@link #fullTraining}); a
+     * segment that starts at layer 0 holds the embedding, one that ends at the last layer the final norm and the LM
+     * head (with a tied head: the embedding again, a second variable over the same array).
+     */
+    public static LlamaGraph fullSegment(LlamaWeights weights, Map<String, INDArray> base, int firstLayer,
+            int endLayer) {
+        int layers = weights.config().numHiddenLayers();
+        if (firstLayer < 0 || endLayer > layers || firstLayer >= endLayer) {
+            throw new IllegalArgumentException("a segment needs 0 ≤ first < end ≤ " + layers + "; got [" + firstLayer
+                    + ", " + endLayer + ")");
+        }
+        TrainableBase.check(weights.config(), base, weights.dataType(), "full fine-tuning weights");
+        return new LlamaGraph(weights, Map.of(), Map.of(), base, GraphKind.TRAINING, firstLayer, endLayer);
+    }
+
     /** The placeholder of layer {@code l}'s key cache {@code [B, n_kv, C, hd]} of capacity C (DECODE mode). */
     public static String pastKey(int layer) {
         return "past." + layer + ".key";
@@ -215,7 +266,13 @@ public final class LlamaGraph {
         RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, t, c.headDim(), dt);
 
         SDVariable x; // [B·T, H]
-        if (firstLayer == 0) {
+        if (firstLayer == 0 && !trainableBase.isEmpty()) {
+            // M2.1's gather has a wrong backward: a trainable embedding is a product with the tokens' one-hot rows,
+            // whose backward (LeanProduct: no gradient for the one-hot factor) is dE = onehotᵀ · dx
+            SDVariable embed = baseVariable("model.embed_tokens.weight"); // [V, H]
+            SDVariable rows = sd.oneHot(sd.reshape(ids, -1), c.vocabSize(), 1, 1.0, 0.0, dt); // [B·T, V]
+            x = LeanProduct.of(sd, rows, embed, c.hiddenSize()); // [B·T, H]: the rows of E, exactly
+        } else if (firstLayer == 0) {
             SDVariable embed = sd.constant("model.embed_tokens.weight", weights.embedTokens()); // [V, H], stored type
             x = sd.gather(embed, sd.reshape(ids, -1), 0); // [B·T, H]
             if (embed.dataType() != dt) {
@@ -243,8 +300,14 @@ public final class LlamaGraph {
         // respect to x directly instead of through the log-softmax over the vocabulary (LabelledLoss).
         SDVariable headInput = withLoss ? StopGradient.of(sd, x) : x; // [B·T, H]
         sd.identity(LOGITS, linear("lm_head", headInput)); // [B·T, V]
-        if (withLoss) {
-            LabelledLoss.define(sd, x, h -> linear("lm_head", h), weights.linear("lm_head").weightConstant(sd),
+        if (withLoss && trainableBase.isEmpty()) {
+            SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
+            LabelledLoss.define(sd, x, h -> linear("lm_head", h), e -> sd.mmul(e, headT, false, true, false), null,
+                    adapterContext.auxLosses());
+        } else if (withLoss) {
+            SDVariable head = baseVariable(headKey()); // [V, H], trainable
+            SDVariable fixed = StopGradient.of(sd, head); // [V, H]: the loss's own products have no path to it
+            LabelledLoss.define(sd, x, h -> sd.mmul(h, fixed, false, true, false), e -> sd.mmul(e, fixed), head,
                     adapterContext.auxLosses());
         }
     }
@@ -359,20 +422,36 @@ public final class LlamaGraph {
      * two multiplications, where {@code square}'s goes through a much slower power derivative.
      */
     private SDVariable rmsNorm(String name, SDVariable x, INDArray weight) {
-        SDVariable w = sd.constant(name + ".weight", weight.reshape(1, weight.length()).dup()); // [1, H]
+        SDVariable w = trainableBase.isEmpty()
+                ? sd.constant(name + ".weight", weight.reshape(1, weight.length()).dup()) // [1, H]
+                : sd.reshape(baseVariable(name + ".weight"), 1, weight.length()); // [1, H]
         SDVariable meanSq = x.mul(x).mean(true, 1); // [B·T, 1]
         SDVariable inv = sd.math.rsqrt(meanSq.add(weights.config().rmsNormEps())); // [B·T, 1]
         return x.mul(LeanProduct.of(sd, inv, w, weight.length())); // [B·T, H]
     }
 
-    /** A projection, through its adapter when one is spliced in. */
+    /** A projection, through its adapter when one is spliced in, or of its trainable weight in full fine-tuning. */
     private SDVariable linear(String module, SDVariable x) {
         AdapterLayer adapter = adapters.get(module);
         if (adapter != null) {
             return adapter.forward(adapterContext, x);
         }
+        if (!trainableBase.isEmpty()) {
+            SDVariable w = baseVariable(module.equals("lm_head") ? headKey() : module + ".weight"); // [d_out, d_in]
+            return sd.mmul(x, w, false, true, false); // [tokens, d_out]
+        }
         FrozenLinear f = weights.linear(module);
         return f.forward(sd, x);
+    }
+
+    /** The LM head's key: the embedding's when tied. */
+    private String headKey() {
+        return weights.config().tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
+    }
+
+    /** The trainable variable of base weight {@code key} (full fine-tuning), created on first use. */
+    private SDVariable baseVariable(String key) {
+        return sd.hasVariable(key) ? sd.getVariable(key) : sd.var(key, trainableBase.get(key));
     }
 
     /**
@@ -466,6 +545,11 @@ public final class LlamaGraph {
 
     public Map<String, AdapterLayer> adapters() {
         return Collections.unmodifiableMap(adapters);
+    }
+
+    /** Whether every base weight is a trainable variable ({@link #fullTraining}). */
+    public boolean trainsBase() {
+        return !trainableBase.isEmpty();
     }
 
     /** Whether this graph computes the loss ({@link #LOSS}, and {@link #TOTAL_LOSS} when training). */

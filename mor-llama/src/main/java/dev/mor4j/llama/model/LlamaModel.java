@@ -11,7 +11,10 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.Locale;
 
-/** A Hugging Face LLaMA checkpoint directory loaded for computation: its config and frozen weights. */
+/**
+ * A Hugging Face LLaMA checkpoint directory loaded for computation: its config and frozen weights; or a model
+ * initialised at random from a config ({@link #random}), which has no directory.
+ */
 public final class LlamaModel {
 
     private final Path directory;
@@ -43,6 +46,20 @@ public final class LlamaModel {
     }
 
     /**
+     * A model of {@code config} with random weights, as transformers initialises a new LlamaForCausalLM
+     * ({@link LlamaWeights#random}: matrices {@code N(0, 0.02²)}, norms 1): the start of pre-training from scratch
+     * with full fine-tuning. It has no {@link #directory()}.
+     */
+    public static LlamaModel random(LlamaConfig config, long seed) {
+        return random(config, seed, LlamaWeights.DEFAULT_INITIALIZER_RANGE);
+    }
+
+    /** As {@link #random(LlamaConfig, long)}, drawing the matrices from {@code N(0, initializerRange²)}. */
+    public static LlamaModel random(LlamaConfig config, long seed, double initializerRange) {
+        return new LlamaModel(null, config, LlamaWeights.random(config, seed, initializerRange));
+    }
+
+    /**
      * Refuses, before anything is read, a checkpoint whose weights alone exceed the process's memory limit (16-bit
      * tensors are held in 2 bytes, others in 4).
      */
@@ -61,6 +78,7 @@ public final class LlamaModel {
         }
     }
 
+    /** The checkpoint directory the model was loaded from; null for a {@linkplain #random random} model. */
     public Path directory() {
         return directory;
     }

@@ -13,6 +13,7 @@ import java.util.TreeSet;
 import java.util.function.Function;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The frozen weights of a LlamaForCausalLM, checked against its config: every expected key present with
@@ -155,6 +156,31 @@ public final class LlamaWeights {
                     + " problem" + (problems.size() == 1 ? "" : "s") + "):\n  " + String.join("\n  ", problems));
         }
         return new LlamaWeights(config, load);
+    }
+
+    /** transformers' default {@code initializer_range} of a LLaMA config. */
+    public static final double DEFAULT_INITIALIZER_RANGE = 0.02;
+
+    /**
+     * Randomly initialised weights, as transformers' {@code LlamaPreTrainedModel._init_weights} makes them: every
+     * matrix (embedding, projections, an untied lm_head) drawn from {@code N(0, initializerRange²)}, every RMSNorm
+     * weight 1. The matrices are drawn in {@link #expectedShapes}'s order from ND4J's generator seeded with
+     * {@code seed} (its global generator: not thread-safe), so the same seed gives the same weights. A tied lm_head
+     * is the embedding itself.
+     *
+     * @param initializerRange the standard deviation of the matrices ({@link #DEFAULT_INITIALIZER_RANGE})
+     */
+    public static LlamaWeights random(LlamaConfig config, long seed, double initializerRange) {
+        if (!(initializerRange > 0 && Double.isFinite(initializerRange))) {
+            throw new IllegalArgumentException("initializer_range is " + initializerRange + "; expected a number > 0");
+        }
+        Map<String, long[]> shapes = expectedShapes(config);
+        Nd4j.getRandom().setSeed(seed);
+        return load(config, "random init (seed " + seed + ")", shapes.keySet(), shapes::get, key -> {
+            long[] shape = shapes.get(key);
+            return shape.length == 1 ? Nd4j.ones(DataType.FLOAT, shape) // RMSNorm weights [H]
+                    : Nd4j.randn(DataType.FLOAT, shape).muli(initializerRange); // [d_out, d_in] or [V, H]
+        });
     }
 
     private static boolean ignorable(String key, LlamaConfig c) {

@@ -11,8 +11,9 @@ import java.util.Locale;
  *
  * @param globalStep the optimizer steps done in the whole run (a resumed run counts the earlier ones)
  * @param steps      the metrics of the steps run by this call, in order
- * @param adapter    the directory the final adapter was written to, or null when no output directory was set
- *                   or training stopped before {@code max_steps}
+ * @param adapter    the directory the final adapter was written to (for full fine-tuning the final model,
+ *                   {@code <out>/final}), or null when no output directory was set or training stopped before
+ *                   {@code max_steps}
  * @param tokens     the real and computed positions of this call's micro-batches
  */
 public record FineTuneResult(long globalStep, List<StepMetrics> steps, Path adapter, Tokens tokens) {

@@ -13,12 +13,15 @@ import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
+import dev.mor4j.llama.model.TrainableBase;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.IntFunction;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
@@ -73,7 +76,24 @@ public final class LayerwiseGradients implements GradientSource {
      */
     public LayerwiseGradients(LlamaWeights weights, LlamaAdapters adapters, long seed,
             SameDiffGradients.BatchSupplier batches) {
-        int layers = weights.config().numHiddenLayers();
+        this(weights.config().numHiddenLayers(),
+                l -> LlamaGraph.segment(weights, adapters.layers(), adapters.weights(), l, l + 1, GraphKind.TRAINING),
+                adapters.weights().keySet(), seed, batches);
+    }
+
+    /**
+     * Builds one full fine-tuning segment per decoder layer ({@link LlamaGraph#fullSegment}): every base weight
+     * trainable. A tied LM head is used by the first segment (the embedding) and the last (the head); its gradient
+     * is the sum of both.
+     */
+    public LayerwiseGradients(LlamaWeights weights, TrainableBase base, long seed,
+            SameDiffGradients.BatchSupplier batches) {
+        this(weights.config().numHiddenLayers(), l -> LlamaGraph.fullSegment(weights, base.weights(), l, l + 1),
+                base.weights().keySet(), seed, batches);
+    }
+
+    private LayerwiseGradients(int layers, IntFunction<LlamaGraph> segmentOf, Set<String> trainableKeys, long seed,
+            SameDiffGradients.BatchSupplier batches) {
         this.segments = new ArrayList<>(layers);
         this.trainables = new ArrayList<>(layers);
         this.routerOutputs = new ArrayList<>();
@@ -81,8 +101,7 @@ public final class LayerwiseGradients implements GradientSource {
         this.seed = seed;
         SameDiff owner = null;
         for (int l = 0; l < layers; l++) {
-            LlamaGraph seg = LlamaGraph.segment(weights, adapters.layers(), adapters.weights(), l, l + 1,
-                    GraphKind.TRAINING);
+            LlamaGraph seg = segmentOf.apply(l);
             SameDiff sd = seg.sd();
             List<String> vars = new ArrayList<>();
             for (SDVariable v : sd.variables()) {
@@ -104,7 +123,7 @@ public final class LayerwiseGradients implements GradientSource {
             routerOutputs.addAll(seg.adapterContext().routerOutputs().values());
         }
         Map<String, INDArray> held = new LinkedHashMap<>();
-        for (String key : adapters.weights().keySet()) {
+        for (String key : trainableKeys) {
             SameDiff sd = segmentHolding(key);
             held.put(key, sd.getVariable(key).getArr());
         }
@@ -197,7 +216,8 @@ public final class LayerwiseGradients implements GradientSource {
                 if (g == null) {
                     throw new MorException("trainable '" + v + "' has no gradient: the loss does not depend on it");
                 }
-                gradients.put(v, g);
+                INDArray other = gradients.get(v); // a tied LM head: the head's gradient, from the last segment
+                gradients.put(v, other == null ? g : other.add(g));
             }
             if (upstream != null) {
                 upstream.close();

@@ -16,6 +16,7 @@ import dev.mor4j.llama.data.EncodedExample;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaModel;
 import dev.mor4j.llama.model.LlamaWeights;
+import dev.mor4j.llama.model.TrainableBase;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,6 +41,11 @@ import java.util.function.IntFunction;
  * resume), {@code metrics.jsonl}, and at the end the adapter itself ({@code adapter_config.json},
  * {@code adapter_model.safetensors}) and {@value RouterStats#FILE}.
  *
+ * <p>Full fine-tuning ({@link #builder(LlamaModel, TrainableBase, List)}) trains every base weight instead, in float32
+ * copies ({@link TrainableBase}), with the same data, schedule, AdamW, clipping, recomputation, checkpoints and exact
+ * resume; there are no adapters or routers, and the steps run in this process. Its checkpoints and its final model
+ * ({@value #FINAL_MODEL}/ in the output directory) are Hugging Face model directories ({@link FullCheckpoint}).
+ *
  * <pre>{@code
  * LlamaModel model = LlamaModel.load(Path.of("models/llama"));
  * LlamaAdapters mor = LlamaAdapters.create(model.weights(), AdapterConfig.mor().build(), 42);
@@ -52,8 +58,13 @@ import java.util.function.IntFunction;
  */
 public final class LlamaFineTune {
 
+    /** Where full fine-tuning writes the final model, inside the output directory. */
+    public static final String FINAL_MODEL = "final";
+
     private final LlamaModel model;
-    private final LlamaAdapters adapters;
+    private final LlamaAdapters adapters; // null for full fine-tuning
+    private final TrainableBase full; // null unless full fine-tuning
+    private final Path tokenizer; // copied into full fine-tuning's model directories; may be null
     private final TrainConfig config;
     private final FineTuneOptions options;
     private final Path outputDir;
@@ -77,23 +88,36 @@ public final class LlamaFineTune {
         if (b.config == null) {
             throw new MorException("fine-tuning needs a training config (TrainConfig with max_steps)");
         }
+        if ((b.adapters == null) == (b.full == null)) {
+            throw new MorException("fine-tuning needs either adapters or, for full fine-tuning, the base weights to train");
+        }
         this.model = b.model;
         this.adapters = b.adapters;
+        this.full = b.full;
+        this.tokenizer = b.tokenizer;
         this.config = b.config;
         this.options = b.options;
         this.outputDir = b.outputDir;
-        this.baseModelName = b.baseModelName != null ? b.baseModelName : model.directory().toString();
+        this.baseModelName = b.baseModelName != null ? b.baseModelName
+                : model.directory() != null ? model.directory().toString() : "random init";
         this.messages = b.messages;
         this.listeners = List.copyOf(b.listeners);
         this.data = new TrainingData(b.examples, options.batchSize(), config.gradientAccumulationSteps(),
                 config.seed(), options.groupByLength(), b.packing);
         int longest = b.examples.stream().mapToInt(EncodedExample::length).max().orElse(1);
-        this.memoryPlan = MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), longest);
+        IntFunction<MemoryPlan> planOfLength = full != null
+                ? len -> MemoryPlan.fullFineTuning(model.weights(), options.batchSize(), len)
+                : len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len);
+        this.memoryPlan = planOfLength.apply(longest);
         this.recomputing = resolve(b.recompute, memoryPlan, options.batchSize(), longest,
-                len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len)
-                        .withLimit(memoryPlan.limitBytes(), memoryPlan.limitSource()));
-        this.gradients = new MicroBatchGradients(model.weights(), adapters, config.seed(), options.lossReduction(),
-                recomputing);
+                len -> planOfLength.apply(len).withLimit(memoryPlan.limitBytes(), memoryPlan.limitSource()));
+        if (full != null && b.backend != null) {
+            throw new MorException("full fine-tuning computes its steps in this process: a step backend (--spark)"
+                    + " ships adapter weights only");
+        }
+        this.gradients = full != null
+                ? new MicroBatchGradients(model.weights(), full, config.seed(), options.lossReduction(), recomputing)
+                : new MicroBatchGradients(model.weights(), adapters, config.seed(), options.lossReduction(), recomputing);
         this.tasks = gradients.tasks();
         if (tasks != null) {
             b.examples.forEach(tasks::idOf); // every example's dataset is a task, checked before any work
@@ -157,10 +181,16 @@ public final class LlamaFineTune {
         }
         fix.append("or a larger limit (MOR_JAVA_OPTS=\"-Dorg.bytedeco.javacpp.maxbytes=... "
                 + "-Dorg.bytedeco.javacpp.maxphysicalbytes=...\", on a machine with more memory)");
+        if (plan.trainsBase()) {
+            fix.append("; or an adapter (--method lora, mor, ...) instead of full fine-tuning");
+        }
         throw new MorException("this run will not fit in memory: it needs about " + MemoryPlan.gb(plan.peak(recompute))
-                + " (frozen weights " + MemoryPlan.gb(plan.weightBytes()) + ", adapters + AdamW "
-                + MemoryPlan.gb(plan.adapterBytes()) + ", activations " + MemoryPlan.gb(recompute ? plan.recomputeBytes()
-                : plan.activationBytes()) + " at batch " + batchSize + " and length " + longest + ", JVM "
+                + " (" + (plan.trainsBase() ? "weights as loaded " : "frozen weights ")
+                + MemoryPlan.gb(plan.weightBytes())
+                + (plan.trainsBase() ? ", trained weights + gradients + AdamW at 20 bytes per parameter "
+                        : ", adapters + AdamW ") + MemoryPlan.gb(plan.adapterBytes())
+                + ", activations " + MemoryPlan.gb(recompute ? plan.recomputeBytes() : plan.activationBytes())
+                + " at batch " + batchSize + " and length " + longest + ", JVM "
                 + MemoryPlan.gb(plan.jvmBytes())
                 + (recompute ? " with" : " without") + " recomputation) but the limit is "
                 + MemoryPlan.gb(plan.limitBytes()) + " (" + plan.limitSource() + "). What would fit: " + fix);
@@ -199,7 +229,18 @@ public final class LlamaFineTune {
      * @param examples the training examples (e.g. {@link dev.mor4j.llama.data.TuluEncoder#encodeAll})
      */
     public static Builder builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
-        return new Builder(model, adapters, examples);
+        return new Builder(model, adapters, null, examples);
+    }
+
+    /**
+     * Starts a full fine-tuning setup: every base weight trained (e.g. pre-training a {@link LlamaModel#random} model).
+     *
+     * @param model    the base model: its config and rotary tables (its frozen weights are not trained)
+     * @param weights  the weights to train in place, e.g. {@link TrainableBase#of}{@code (model.weights())}
+     * @param examples the training examples
+     */
+    public static Builder builder(LlamaModel model, TrainableBase weights, List<EncodedExample> examples) {
+        return new Builder(model, null, weights, examples);
     }
 
     /** Trainable and total parameters, as PEFT's {@code print_trainable_parameters()} counts them. */
@@ -212,7 +253,8 @@ public final class LlamaFineTune {
             }
             frozen += n;
         }
-        return ParameterCount.of(adapters.layers().values(), frozen);
+        return full != null ? new ParameterCount(full.parameters(), full.parameters())
+                : ParameterCount.of(adapters.layers().values(), frozen);
     }
 
     /**
@@ -296,7 +338,10 @@ public final class LlamaFineTune {
             }
         }
         Path adapterDir = null;
-        if (outputDir != null && trainer.globalStep() >= config.maxSteps()) {
+        if (outputDir != null && trainer.globalStep() >= config.maxSteps() && full != null) {
+            adapterDir = outputDir.resolve(FINAL_MODEL);
+            FullCheckpoint.replace(adapterDir, full, model.directory(), tokenizer);
+        } else if (outputDir != null && trainer.globalStep() >= config.maxSteps()) {
             writeAdapter(outputDir);
             adapterDir = outputDir;
         }
@@ -305,9 +350,14 @@ public final class LlamaFineTune {
 
     /**
      * Writes the adapter in PEFT's layout into {@code dir}, with the router statistics of a mixture adapter or the
-     * rank selection of a MoRE adapter ({@link RankSelection}).
+     * rank selection of a MoRE adapter ({@link RankSelection}); for full fine-tuning, the model as a Hugging Face
+     * checkpoint ({@link FullCheckpoint}), and {@code dir} must then hold no model yet.
      */
     public void writeAdapter(Path dir) {
+        if (full != null) {
+            FullCheckpoint.write(dir, full, model.directory(), tokenizer);
+            return;
+        }
         adapters.save(dir, baseModelName);
         if (!routerStats.isEmpty()) {
             routerStats.save(dir);
@@ -342,8 +392,14 @@ public final class LlamaFineTune {
         return model;
     }
 
+    /** The adapters being trained; null for full fine-tuning. */
     public LlamaAdapters adapters() {
         return adapters;
+    }
+
+    /** The base weights being trained by full fine-tuning; null when adapters are trained. */
+    public TrainableBase fullWeights() {
+        return full;
     }
 
     public TrainConfig config() {
@@ -395,7 +451,9 @@ public final class LlamaFineTune {
     public static final class Builder {
         private final LlamaModel model;
         private final LlamaAdapters adapters;
+        private final TrainableBase full;
         private final List<EncodedExample> examples;
+        private Path tokenizer;
         private TrainConfig config;
         private FineTuneOptions options = FineTuneOptions.defaults();
         private Path outputDir;
@@ -406,10 +464,20 @@ public final class LlamaFineTune {
         private boolean packing = true;
         private StepBackend backend;
 
-        private Builder(LlamaModel model, LlamaAdapters adapters, List<EncodedExample> examples) {
+        private Builder(LlamaModel model, LlamaAdapters adapters, TrainableBase full, List<EncodedExample> examples) {
             this.model = model;
             this.adapters = adapters;
+            this.full = full;
             this.examples = examples;
+        }
+
+        /**
+         * Full fine-tuning: the {@code tokenizer.json} (or its directory) copied into the models written when the base
+         * model's directory has none, so that they can be used on their own.
+         */
+        public Builder tokenizer(Path tokenizer) {
+            this.tokenizer = tokenizer;
+            return this;
         }
 
         /** The optimizer, schedule, steps, seed and checkpointing (required). */

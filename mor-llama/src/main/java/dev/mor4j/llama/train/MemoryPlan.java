@@ -24,6 +24,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(n) + jvm
  *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(n) + 2 · 4 · n · H + jvm
  * </pre>
+ * Full fine-tuning ({@link #fullFineTuning}) trains every base weight in float32: {@code adapters} is then
+ * {@code 5 · 4 · P} for all {@code P} parameters (16 bytes per parameter for the weights, their gradients and AdamW's
+ * two moments, and 4 for the step's gradient sum), {@code widened} is 0 (the graph reads the float32 copies, not the
+ * held weights, which stay in memory as loaded), {@code head(n)} adds the LM head's gradient {@code 4 · V · H} and the
+ * embedding's one-hot rows {@code [n, V]} (the lookup is a product, see
+ * {@link dev.mor4j.llama.model.LlamaGraph#fullTraining}; counted twice, for the backward pass's use):
+ * <pre>
+ *   full fine-tuning:  head(n) += 4 · V · H + 2 · 4 · n · V,  adapters = 20 · P,  widened = 0
+ * </pre>
  * The constants were set from and checked against runs with MoR on gate/up/down (docs/benchmarks.md,
  * "Full-size checkpoints"): {@value #C_HIDDEN} [n, H] arrays, {@value #C_INTERMEDIATE} [n, I] arrays and
  * {@value #C_SCORES} score arrays per layer, {@value #C_VOCAB} [n, V] arrays at the head. Adapters on more
@@ -47,9 +56,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * @param jvmBytes             the JVM itself: its heap at its maximum and its own memory ({@link MemoryLimit#jvmBytes()})
  * @param limitBytes           what the whole process may hold
  * @param limitSource          where the limit comes from, for messages
+ * @param trainsBase           a plan of full fine-tuning: {@code adapterBytes} are every base weight's
  */
 public record MemoryPlan(long weightBytes, long adapterBytes, long activationBytes, long recomputeBytes,
-        long jvmBytes, long limitBytes, String limitSource) {
+        long jvmBytes, long limitBytes, String limitSource, boolean trainsBase) {
 
     /** {@code [n, H]} arrays a decoder layer keeps for its backward pass (norms, attention, MLP, adapters). */
     public static final double C_HIDDEN = 24;
@@ -72,6 +82,27 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
      * @param trainableParameters the adapters' trainable parameter count
      */
     public static MemoryPlan of(LlamaWeights weights, long trainableParameters, int batchSize, int seqLen) {
+        return plan(weights, trainableParameters, batchSize, seqLen, false);
+    }
+
+    /**
+     * The plan of full fine-tuning ({@link dev.mor4j.llama.model.TrainableBase}) for micro-batches of {@code batchSize}
+     * examples of at most {@code seqLen} tokens: every base weight trained in float32.
+     */
+    public static MemoryPlan fullFineTuning(LlamaWeights weights, int batchSize, int seqLen) {
+        long parameters = 0;
+        for (long[] shape : LlamaWeights.expectedShapes(weights.config()).values()) {
+            long n = 1;
+            for (long d : shape) {
+                n *= d;
+            }
+            parameters += n;
+        }
+        return plan(weights, parameters, batchSize, seqLen, true);
+    }
+
+    private static MemoryPlan plan(LlamaWeights weights, long trainableParameters, int batchSize, int seqLen,
+            boolean trainsBase) {
         LlamaConfig c = weights.config();
         long weightBytes = 2L * c.maxPositionEmbeddings() * c.headDim() * 4;
         long layerParams = 0;
@@ -95,16 +126,18 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
         double n = (double) batchSize * seqLen;
         double layer = 4 * (C_HIDDEN * n * c.hiddenSize() + C_INTERMEDIATE * n * c.intermediateSize()
                 + C_SCORES * batchSize * c.numAttentionHeads() * (double) seqLen * seqLen);
-        double widened = sixteen ? 4.0 * layerParams : 0;
+        double widened = sixteen && !trainsBase ? 4.0 * layerParams : 0;
+        double headWeight = 4.0 * c.vocabSize() * c.hiddenSize(); // [V, H] in float32
         double head = 4 * C_VOCAB * n * c.vocabSize()
-                + (weights.linear("lm_head").storedType() != weights.dataType() ? 4.0 * c.vocabSize() * c.hiddenSize() : 0);
+                + (trainsBase ? headWeight + 2 * 4 * n * c.vocabSize() // the head's gradient, the one-hot rows
+                        : weights.linear("lm_head").storedType() != weights.dataType() ? headWeight : 0);
         int layers = c.numHiddenLayers();
         long whole = (long) (MARGIN * (layers * (layer + widened) + head));
         long recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
                 + 2 * 4 * n * c.hiddenSize()));
         MemoryLimit limit = MemoryLimit.ofProcess();
         return new MemoryPlan(weightBytes, adapterBytes, whole, recompute, MemoryLimit.jvmBytes(), limit.bytes(),
-                limit.source());
+                limit.source(), trainsBase);
     }
 
     private static long bytes(INDArray a) {
@@ -113,7 +146,8 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
 
     /** This plan against another limit. */
     public MemoryPlan withLimit(long bytes, String source) {
-        return new MemoryPlan(weightBytes, adapterBytes, activationBytes, recomputeBytes, jvmBytes, bytes, source);
+        return new MemoryPlan(weightBytes, adapterBytes, activationBytes, recomputeBytes, jvmBytes, bytes, source,
+                trainsBase);
     }
 
     /** The estimated peak without recomputation. */
@@ -137,7 +171,9 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
 
     /** A few lines for the user: the parts, both peaks and the limit. */
     public String format(boolean recompute) {
-        return String.format(Locale.ROOT, "memory plan: frozen weights %s, adapters + AdamW %s, activations %s"
+        return String.format(Locale.ROOT, "memory plan: " + (trainsBase
+                ? "weights as loaded %s, trained weights + gradients + AdamW %s" : "frozen weights %s, adapters + AdamW %s")
+                + ", activations %s"
                 + " without recomputation / %s with, JVM %s; peak %s (%s), limit %s (%s)",
                 gb(weightBytes), gb(adapterBytes), gb(activationBytes), gb(recomputeBytes), gb(jvmBytes),
                 gb(peak(recompute)),

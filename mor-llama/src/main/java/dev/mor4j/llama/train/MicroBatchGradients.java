@@ -14,6 +14,7 @@ import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
+import dev.mor4j.llama.model.TrainableBase;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +30,11 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * adapter dropout masks drawn from {@code (seed, step, micro-batch)} ({@link DropoutMasks}), so a micro-batch's
  * gradient depends on nothing but the adapter weights, the micro-batch and where it stands in the run. For adapters
  * with a router it also counts the micro-batch's router weights per source dataset ({@link RouterStats.Counts}).
+ *
+ * <p>For full fine-tuning
+ * ({@link #MicroBatchGradients(LlamaWeights, TrainableBase, long, LlamaFeeds.Reduction, boolean)}) the graph is
+ * {@link LlamaGraph#fullTraining}, or one {@link LlamaGraph#fullSegment} per layer with recomputation, whose
+ * trainables are every base weight; it has no adapters, routers or dropout.
  *
  * <p>The graph reads the adapter weights' own arrays ({@link #trainableArrays()}): change them only in place. Not
  * thread-safe: one thread computes at a time.
@@ -98,10 +104,46 @@ public final class MicroBatchGradients {
             this.feedsGraph = graph;
         }
         this.routerCounter = new RouterStats(routerPrefixes, mixture ? adapters.config().experts() : 0);
-        for (String k : adapters.weights().keySet()) {
-            if (arrays.get(k) != adapters.weights().get(k)) {
-                throw new IllegalStateException("the graph holds a copy of adapter weight '" + k
-                        + "'; training would not update the adapter's arrays");
+        requireHeld(adapters.weights());
+    }
+
+    /**
+     * Builds the training graph of full fine-tuning: every base weight of {@code base} trainable.
+     *
+     * @param model     the model's config and rotary tables ({@link LlamaGraph#fullTraining})
+     * @param seed      the run's seed (the graph draws no dropout masks; kept for the same feeds as adapters)
+     * @param recompute compute layer by layer, recomputing activations in the backward pass (same gradients)
+     */
+    public MicroBatchGradients(LlamaWeights model, TrainableBase base, long seed, LlamaFeeds.Reduction reduction,
+            boolean recompute) {
+        this.seed = seed;
+        this.reduction = reduction;
+        this.tasks = null;
+        this.routerVariables = List.of();
+        if (recompute) {
+            this.graph = null;
+            LayerwiseGradients layerwise = new LayerwiseGradients(model, base, seed, this::feeds);
+            this.arrays = layerwise.trainableArrays();
+            this.gradients = layerwise;
+            this.feedsGraph = layerwise.segments().get(0);
+        } else {
+            this.graph = base.graph(model);
+            SameDiffGradients whole = new SameDiffGradients(graph.sd(), LlamaGraph.TOTAL_LOSS,
+                    new ArrayList<>(base.weights().keySet()), this::feedsWithDropout);
+            this.arrays = whole.trainableArrays();
+            this.gradients = whole;
+            this.feedsGraph = graph;
+        }
+        this.routerCounter = new RouterStats(List.of(), 0);
+        requireHeld(base.weights());
+    }
+
+    /** Checks that the graph reads {@code weights}' own arrays, which the optimizer updates in place. */
+    private void requireHeld(Map<String, INDArray> weights) {
+        for (String k : weights.keySet()) {
+            if (arrays.get(k) != weights.get(k)) {
+                throw new IllegalStateException("the graph holds a copy of trainable weight '" + k
+                        + "'; training would not update the trainable arrays");
             }
         }
     }

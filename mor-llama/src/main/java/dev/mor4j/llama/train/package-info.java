@@ -1,9 +1,11 @@
 /**
- * Supervised fine-tuning of LLaMA adapters on encoded conversations (Tulu-v2).
+ * Supervised fine-tuning of LLaMA adapters, or of every base weight, on encoded conversations (Tulu-v2).
  *
  * <ul>
  *   <li>{@link dev.mor4j.llama.train.LlamaFineTune}: model + adapters + examples + training config → a trained
- *       adapter, with checkpoints, metrics and exact resume.</li>
+ *       adapter, with checkpoints, metrics and exact resume; or, for full fine-tuning, model + its trainable weights
+ *       ({@link dev.mor4j.llama.model.TrainableBase}) → a trained model, written as a Hugging Face checkpoint
+ *       ({@link dev.mor4j.llama.train.FullCheckpoint}).</li>
  *   <li>{@link dev.mor4j.llama.train.TrainingData}: the examples as an endless sequence of micro-batches, epoch
  *       by epoch in a seeded order ({@link dev.mor4j.llama.train.BatchOrder}), packed several to a row
  *       ({@link dev.mor4j.llama.train.PackingCollator}) or right-padded one per row
