@@ -1,12 +1,10 @@
 package dev.mor4j.core.adapter;
 
 import dev.mor4j.core.nn.LeanProduct;
-import java.util.Locale;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * MoR's sum over experts, {@code Δ = s · Σ_i g_i ⊙ E_i}, in each {@link MorForm}. Expert i's output is the
@@ -24,8 +22,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * so that {@code E_i = H_i · Mᵀ_i} with {@code H_i} the columns and {@code Mᵀ_i} the rows {@code i·r … i·r+r−1}.
  *
  * <p>Every form builds these with products whose backward pass is a few small products (the 0/1 matrices of
- * {@link Expansion} through {@link LeanProduct}s) and multiplies only tensors of the same shape or by matrix
- * products: SameDiff M2.1's backward of a broadcasting multiplication reduces over the broadcast axes on a slow
+ * {@link Expansion} through {@link LeanProduct}s) and multiplies tensors only element by element at the same shape or
+ * by matrix products: SameDiff M2.1's backward of a broadcasting multiplication reduces over the broadcast axes on a slow
  * generic path (tens of nanoseconds per element, about a second for a {@code [256, 8, 11008]} tensor), so no form
  * broadcasts anything of size {@code tokens × d_out}.
  * <ul>
@@ -34,8 +32,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@link MorForm#STACKED}, eq. 15: the experts' outputs as one tensor {@code E [tokens, N, d_out]}, computed as
  *       N products {@code H_i · Mᵀ_i} (one batched product over the experts), then weighted by the gates and summed
  *       over the experts in one batched product per token, {@code Δ[t] = (s·g[t]) [1, N] · E[t] [N, d_out]}.</li>
- *   <li>{@link MorForm#LOOP}: N expert outputs {@code E_i = H_i · Mᵀ_i} {@code [tokens, d_out]}, each multiplied by its
- *       gate spread over {@code d_out} ({@code (s·g_i) · 1ᵀ}, a product with a row of ones) and added up.</li>
+ *   <li>{@link MorForm#LOOP}: N expert terms {@code s·g_i ⊙ E_i = (s·g_i ⊙ H_i) · Mᵀ_i} {@code [tokens, d_out]}, each
+ *       its own product, added up.</li>
  * </ul>
  */
 final class ExpertSum {
@@ -85,10 +83,7 @@ final class ExpertSum {
      */
     private SDVariable expanded(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
             SDVariable omegaB) {
-        long nr = (long) experts * r;
-        SDVariable scaledH = expertInputs(sd, h, omegaA, scaling); // [tokens, N·r]: s·Ω_A[i,k]·h[t,k] at (i,k)
-        SDVariable gates = LeanProduct.of(sd, g, Expansion.repeat(sd, experts, r, dataType), nr); // [tokens, N·r]
-        SDVariable c = gates.mul(scaledH); // [tokens, N·r]
+        SDVariable c = gatedInputs(sd, h, g, omegaA); // [tokens, N·r]
         return sd.mmul(c, expertMatrices(sd, b, omegaB)); // [tokens, d_out]
     }
 
@@ -110,27 +105,33 @@ final class ExpertSum {
     }
 
     /**
-     * {@code Σ_i (s·g_i 1ᵀ) ⊙ E_i}, one expert at a time: {@code E_i = H_i Mᵀ_i} {@code [tokens, d_out]}, its gate
-     * column spread over the {@code d_out} columns by a product with a constant row of ones (whose backward is one
-     * matrix-vector product), a same-shape multiplication, and the sum.
+     * {@code Σ_i s·g_i ⊙ E_i}, one expert at a time: expert i's term is its own product
+     * {@code (s·g_i ⊙ H_i) · Mᵀ_i} {@code [tokens, d_out]} (the gate, one number per token, multiplies the expert's
+     * r-wide input instead of its d_out-wide output: the same term, without a {@code [tokens, d_out]} multiplication
+     * and its backward), and the N terms are added up.
      */
     private SDVariable loop(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
             SDVariable omegaB) {
-        SDVariable inputs = expertInputs(sd, h, omegaA, 1.0); // [tokens, N·r]
+        SDVariable inputs = gatedInputs(sd, h, g, omegaA); // [tokens, N·r]
         SDVariable matrices = expertMatrices(sd, b, omegaB); // [N·r, d_out]
-        SDVariable weights = g.mul(scaling); // [tokens, N]
-        SDVariable ones = onesRow(sd); // [1, d_out]
         SDVariable sum = null; // [tokens, d_out]
         for (int i = 0; i < experts; i++) {
-            SDVariable hi = inputs.get(SDIndex.all(), SDIndex.interval(i * r, (i + 1) * r)); // [tokens, r]
+            SDVariable ci = inputs.get(SDIndex.all(), SDIndex.interval(i * r, (i + 1) * r)); // [tokens, r]
             SDVariable mi = matrices.get(SDIndex.interval(i * r, (i + 1) * r), SDIndex.all()); // [r, d_out]
-            SDVariable expert = sd.mmul(hi, mi); // [tokens, d_out]: E_i
-            SDVariable gate = LeanProduct.of(sd, weights.get(SDIndex.all(), SDIndex.interval(i, i + 1)), ones,
-                    dOut); // [tokens, d_out]: s·g[t,i] in every column
-            SDVariable term = expert.mul(gate); // [tokens, d_out]
+            SDVariable term = sd.mmul(ci, mi); // [tokens, d_out]: s·g_i ⊙ E_i
             sum = sum == null ? term : sum.add(term);
         }
         return sum;
+    }
+
+    /**
+     * {@code C [tokens, N·r]}, {@code C[t, (i, k)] = s · g[t, i] · Ω_A[i, k] · h[t, k]}: H with s folded in, times the
+     * gates spread over the N·r columns by a product with the constant {@code R [N, N·r]} ({@link Expansion#repeat}).
+     */
+    private SDVariable gatedInputs(SameDiff sd, SDVariable h, SDVariable g, SDVariable omegaA) {
+        SDVariable scaledH = expertInputs(sd, h, omegaA, scaling); // [tokens, N·r]: s·Ω_A[i,k]·h[t,k] at (i,k)
+        SDVariable gates = LeanProduct.of(sd, g, Expansion.repeat(sd, experts, r, dataType), (long) experts * r);
+        return gates.mul(scaledH); // [tokens, N·r]
     }
 
     /**
@@ -160,11 +161,5 @@ final class ExpertSum {
         // [N·r, d_out]: B[d,k] at ((i,k),d)
         SDVariable bRows = LeanProduct.of(sd, Expansion.tileRows(sd, experts, r, dataType), bT, dOut);
         return omegaBRows.mul(bRows); // [N·r, d_out]
-    }
-
-    /** The constant {@code [1, d_out]} of ones, created once per graph. */
-    private SDVariable onesRow(SameDiff sd) {
-        String name = "expert_sum.ones_" + dOut + "." + dataType.name().toLowerCase(Locale.ROOT);
-        return sd.hasVariable(name) ? sd.getVariable(name) : sd.constant(name, Nd4j.ones(dataType, 1, dOut));
     }
 }

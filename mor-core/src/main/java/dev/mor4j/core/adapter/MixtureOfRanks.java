@@ -41,8 +41,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *       {@code tokens × N × d_out} is formed.</li>
  *   <li>{@link MorForm#STACKED} (the paper's eq. 15): all experts' outputs as one {@code [tokens, N, d_out]}
  *       tensor, weighted by g and summed over the experts.</li>
- *   <li>{@link MorForm#LOOP}: N separate expert outputs {@code [tokens, d_out]}, each weighted by its gate, added
- *       up.</li>
+ *   <li>{@link MorForm#LOOP}: N separate expert terms {@code s·g_i ⊙ E_i} {@code [tokens, d_out]}, added up.</li>
  * </ul>
  */
 public final class MixtureOfRanks extends BaseAdapterLayer {

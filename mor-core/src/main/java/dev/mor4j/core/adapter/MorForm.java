@@ -20,7 +20,10 @@ public enum MorForm {
      * weighted by the gates and summed over the experts. Holds N times a layer's output in memory.
      */
     STACKED,
-    /** A sum of N per-expert outputs {@code [tokens, d_out]}, each weighted by its gate; the reference. */
+    /**
+     * A sum of N per-expert terms {@code s·g_i ⊙ E_i} {@code [tokens, d_out]}, each its own product (the gate scales
+     * the expert's r-wide input); the reference.
+     */
     LOOP;
 
     /** The name on the command line ({@code expanded}, {@code stacked}, {@code loop}). */
