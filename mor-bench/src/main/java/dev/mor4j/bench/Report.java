@@ -27,7 +27,7 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * FILE]}. The quick configuration (the default) takes a few minutes: projections at {@code 4096→11008}, T = 256,
  * short JMH runs, MoR's training step only. {@code --full} covers both FFN shapes, T ∈ {256, 1024}, longer runs and
  * all three adapters' steps. {@code --forms} runs only the JMH projection table of the frozen layer and MoR's three
- * forms ({@link #FORMS}) with {@code --full}'s settings (both shapes, T ∈ {256, 1024}; about 15 minutes) and writes
+ * forms ({@link #FORMS}) with {@code --full}'s settings (both shapes, T ∈ {256, 1024}; about 12 minutes) and writes
  * {@code bench-results/forms.json}.
  */
 public final class Report {
