@@ -23,11 +23,18 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * the projection targets (interleaved, {@link ProjectionRatios}) and the training step on a random
  * LLaMA-2-7B-width model ({@link TrainingRun}); printed as tables and written as JSON.
  *
- * <p>Usage: {@code Report [--full] [--out FILE] [--skip-jmh] [--skip-training]}. The quick configuration
- * (the default) takes a few minutes: projections at {@code 4096→11008}, T = 256, short JMH runs, MoR's training
- * step only. {@code --full} covers both FFN shapes, T ∈ {256, 1024}, longer runs and all three adapters' steps.
+ * <p>Usage: {@code Report [--full] [--out FILE] [--skip-jmh] [--skip-training]}, or {@code Report --forms [--out
+ * FILE]}. The quick configuration (the default) takes a few minutes: projections at {@code 4096→11008}, T = 256,
+ * short JMH runs, MoR's training step only. {@code --full} covers both FFN shapes, T ∈ {256, 1024}, longer runs and
+ * all three adapters' steps. {@code --forms} runs only the JMH projection table of the frozen layer and MoR's three
+ * forms ({@link #FORMS}) with {@code --full}'s settings (both shapes, T ∈ {256, 1024}; about 12 minutes) and writes
+ * {@code bench-results/forms.json}.
  */
 public final class Report {
+
+    /** The variants of {@code --forms}: the frozen layer and MoR N 8, r 8 in its three forms. */
+    static final List<Variant> FORMS = List.of(Variant.BASE, Variant.MOR_STACKED, Variant.MOR_EXPANDED,
+            Variant.MOR_LOOP);
 
     private Report() {
     }
@@ -36,16 +43,22 @@ public final class Report {
         boolean full = false;
         boolean jmh = true;
         boolean training = true;
+        boolean forms = false;
         Path out = Path.of("bench-results", "quick.json");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--full" -> full = true;
+                case "--forms" -> forms = true;
                 case "--skip-jmh" -> jmh = false;
                 case "--skip-training" -> training = false;
                 case "--out" -> out = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]
-                        + "; expected --full, --out FILE, --skip-jmh, --skip-training");
+                        + "; expected --full, --forms, --out FILE, --skip-jmh, --skip-training");
             }
+        }
+        if (forms) {
+            formsTable(out.equals(Path.of("bench-results", "quick.json")) ? Path.of("bench-results", "forms.json") : out);
+            return;
         }
         if (full && out.equals(Path.of("bench-results", "quick.json"))) {
             out = Path.of("bench-results", "full.json");
@@ -152,10 +165,35 @@ public final class Report {
                 ms.get("lora64.f").get("median").asDouble(), ms.get("lora64.fb").get("median").asDouble());
     }
 
+    /** {@code --forms}: the JMH table of {@link #FORMS} with the full settings, as JSON in {@code out}. */
+    private static void formsTable(Path out) throws IOException, RunnerException {
+        ObjectNode report = JsonNodeFactory.instance.objectNode();
+        report.put("configuration", "forms");
+        ObjectNode machine = MachineInfo.json();
+        report.set("machine", machine);
+        System.out.println("machine: " + MachineInfo.line(machine));
+        report.set("projections", projectionTable(true, FORMS));
+        report.put("load_average_1min_end", MachineInfo.loadAverage());
+        System.out.printf(Locale.ROOT, "load average (1 min) at the end: %.2f%n", MachineInfo.loadAverage());
+        if (out.getParent() != null) {
+            Files.createDirectories(out.getParent());
+        }
+        Files.writeString(out, report.toPrettyString());
+        System.out.println("\nwrote " + out);
+    }
+
     /** Runs {@link ProjectionBenchmark} and prints milliseconds and ratios to BASE of the same shape and T. */
     private static ArrayNode projectionTable(boolean full) throws RunnerException {
+        return projectionTable(full, List.of());
+    }
+
+    /** As {@link #projectionTable(boolean)}, for the given variants only (all when empty). */
+    private static ArrayNode projectionTable(boolean full, List<Variant> variants) throws RunnerException {
         ChainedOptionsBuilder opts = new OptionsBuilder().include(ProjectionBenchmark.class.getName() + "\\.")
                 .verbosity(VerboseMode.SILENT).forks(1);
+        if (!variants.isEmpty()) {
+            opts.param("variant", variants.stream().map(Variant::name).toArray(String[]::new));
+        }
         if (full) {
             opts.warmupIterations(2).warmupTime(TimeValue.seconds(2)).measurementIterations(5)
                     .measurementTime(TimeValue.seconds(2));

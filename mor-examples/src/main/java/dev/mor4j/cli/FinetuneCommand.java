@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mor4j.core.MemoryPeak;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.MorForm;
 import dev.mor4j.core.train.MetricsLog;
 import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.llama.adapter.LlamaAdapters;
@@ -117,6 +118,13 @@ final class FinetuneCommand implements Callable<Integer> {
     @Option(names = "--targets", paramLabel = "NAME", split = ",", defaultValue = "gate_proj,up_proj,down_proj",
             description = "Projections to adapt (default: ${DEFAULT-VALUE}).")
     List<String> targets;
+
+    @Option(names = "--form", paramLabel = "NAME",
+            description = "How MoR computes its sum over experts: expanded (one LoRA of rank N*r, the cheapest), stacked"
+                    + " (the paper's eq. 15: all experts' outputs as one [tokens, N, d_out] tensor, weighted by the"
+                    + " router and summed) or loop (one expert at a time). Changes time and memory, not the result"
+                    + " (default: expanded).")
+    String form;
 
     @Option(names = "--rank-experts", paramLabel = "R", split = ",",
             description = "MoRE's rank experts r_1 < ... < r_K <= --rank, e.g. 1,2,4,8 (default: 1,2,...,r).")
@@ -237,7 +245,7 @@ final class FinetuneCommand implements Callable<Integer> {
 
     /** The flags that configure an adapter, which {@code --method full} does not have. */
     static final List<String> ADAPTER_FLAGS =
-            List.of("--rank", "--alpha", "--dropout", "--targets", "--experts", "--router", "--top-k");
+            List.of("--rank", "--alpha", "--dropout", "--targets", "--experts", "--router", "--top-k", "--form");
 
     @Override
     public Integer call() {
@@ -287,11 +295,14 @@ final class FinetuneCommand implements Callable<Integer> {
         LlamaAdapters adapters = s.isFull() ? null : LlamaAdapters.create(llama.weights(),
                 s.adapterConfig(data.tasks() == null ? null : data.tasks().names()), s.seed());
         ProgressReporter progress = new ProgressReporter(err, steps, System.console() != null);
+        if (s.form() != null) {
+            err.println("MoR form: " + s.form());
+        }
         // built (and its memory plan checked) before anything in the output directory changes
         LlamaFineTune.Builder builder = s.isFull()
                 ? LlamaFineTune.builder(llama, TrainableBase.of(llama.weights()), examples)
                         .tokenizer(Path.of(s.tokenizer()))
-                : LlamaFineTune.builder(llama, adapters, examples);
+                : LlamaFineTune.builder(llama, adapters, examples).morForm(s.morForm());
         LlamaFineTune ft = builder.trainConfig(trainConfig)
                 .options(s.options()).packing(s.packed()).outputDir(outDir).baseModelName(s.model())
                 .messages(err::println).recompute(recompute).listener(progress).backend(backend).build();
@@ -339,7 +350,7 @@ final class FinetuneCommand implements Callable<Integer> {
         FinetuneSettings given = new FinetuneSettings(path(model), path(tokenizer), path(data), maxLen, strict, method,
                 router, topK, experts, rank, alpha, dropout, targets, lr, schedule, warmupRatio, epochs, maxSteps,
                 batch, gradAccum, seed, saveSteps, saveTotalLimit, weightDecay, maxGradNorm, groupByLength,
-                lossReduction, packing, rankExperts, taskLossWeight, taskTemperature, tasks);
+                lossReduction, packing, rankExperts, taskLossWeight, taskTemperature, tasks, form);
         ObjectNode flags = JSON.valueToTree(given);
         ObjectNode merged;
         if (resumedRun == null) {
@@ -362,6 +373,9 @@ final class FinetuneCommand implements Callable<Integer> {
             if (!merged.hasNonNull("packing")) {
                 merged.put("packing", "off"); // a run from before --packing padded its batches: resume it bit for bit
             }
+        }
+        if ("mor".equals(merged.path("method").asText()) && !merged.hasNonNull("form")) {
+            merged.put("form", MorForm.EXPANDED.cliName()); // also what a run from before --form computed
         }
         if (!merged.hasNonNull("epochs") && !merged.hasNonNull("max_steps")) {
             merged.put("max_steps", DEFAULT_MAX_STEPS);

@@ -6,11 +6,13 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterConfigBuilder;
+import dev.mor4j.core.adapter.MorForm;
 import dev.mor4j.core.adapter.RouterType;
 import dev.mor4j.core.train.LrSchedulerType;
 import dev.mor4j.core.train.TrainConfig;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.train.FineTuneOptions;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.IntStream;
@@ -19,7 +21,9 @@ import java.util.stream.IntStream;
  * Everything {@code mor finetune} was asked to do, one field per flag (the flag's name in snake_case), as saved
  * in the run's {@code config.json} and read back by {@code --resume}. Paths are absolute. MoRE's flags
  * ({@code rank_experts}, {@code task_loss_weight}, {@code task_temperature}, {@code tasks}) are null when not given:
- * {@link AdapterConfig#moreDefaults} then applies, and the tasks come from the data.
+ * {@link AdapterConfig#moreDefaults} then applies, and the tasks come from the data. {@code form} (how MoR computes its
+ * sum over experts, {@link MorForm}) is recorded for every MoR run, {@code expanded} when not given; it changes the
+ * cost of a step, not the result, and is not part of the adapter.
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 @JsonInclude(JsonInclude.Include.NON_NULL)
@@ -55,13 +59,15 @@ record FinetuneSettings(
         List<Integer> rankExperts,
         Double taskLossWeight,
         Double taskTemperature,
-        List<String> tasks) {
+        List<String> tasks,
+        String form) {
 
     static final List<String> METHODS = List.of("mor", "lora", "dora", "moelora", "more", "full");
     static final List<String> ROUTERS = List.of("softmax", "mean", "balanced", "topk");
     static final List<String> SCHEDULES = List.of("linear", "cosine", "constant");
     static final List<String> REDUCTIONS = List.of("mean", "sum");
     static final List<String> SWITCHES = List.of("on", "off");
+    static final List<String> FORMS = Arrays.stream(MorForm.values()).map(MorForm::cliName).toList();
 
     /** Checks the values a flag can get wrong; the records built from them check the rest. */
     void validate() {
@@ -70,6 +76,12 @@ record FinetuneSettings(
         oneOf("--schedule", schedule, SCHEDULES);
         oneOf("--loss-reduction", lossReduction, REDUCTIONS);
         oneOf("--packing", packing, SWITCHES);
+        if (form != null) {
+            oneOf("--form", form, FORMS);
+            if (!method.equals("mor")) {
+                throw new MorException("--form is for --method mor only (the method is '" + method + "')");
+            }
+        }
         atLeast("--max-len", maxLen, 2);
         atLeast("--rank", rank, 1);
         atLeast("--experts", experts, 1);
@@ -189,6 +201,11 @@ record FinetuneSettings(
                 .lrScheduler(LrSchedulerType.valueOf(schedule.toUpperCase(Locale.ROOT))).maxSteps(steps)
                 .gradientAccumulationSteps(gradAccum).maxGradNorm(maxGradNorm).seed(seed).saveSteps(saveSteps)
                 .saveTotalLimit(saveTotalLimit).build();
+    }
+
+    /** How MoR computes its sum over experts ({@code --form}); {@link MorForm#EXPANDED} when not given. */
+    MorForm morForm() {
+        return form == null ? MorForm.EXPANDED : MorForm.parse(form);
     }
 
     /** Whether micro-batches are packed ({@code --packing on}). */

@@ -86,15 +86,17 @@ class FinetuneCommandTest {
         assertEquals(3, cfg.get("train").get("max_steps").asInt());
         assertEquals(16, cfg.get("examples").asInt());
         assertEquals("on", s.get("packing").asText());
+        assertEquals("expanded", s.get("form").asText(), "a MoR run records its form, the default when not given");
 
         // a second run into the same directory must say how to go on
         CliTestSupport.Run again = CliTestSupport.run(null, "finetune", "--out", run.toString(), "--max-steps", "3");
         assertEquals(MorCli.EXIT_INPUT, again.exitCode());
         assertTrue(again.err().contains("holds a previous run; continue it with --resume"), again.err());
 
-        // resuming takes the run's settings and continues its metrics; a run from before --packing stays padded
+        // resuming takes the run's settings and continues its metrics; a run from before --packing stays padded,
+        // one from before --form computed (and goes on computing) the expanded form
         com.fasterxml.jackson.databind.node.ObjectNode old = (com.fasterxml.jackson.databind.node.ObjectNode) cfg;
-        ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove("packing");
+        ((com.fasterxml.jackson.databind.node.ObjectNode) old.get("settings")).remove(List.of("packing", "form"));
         Files.writeString(run.resolve("config.json"), JSON.writeValueAsString(old));
         CliTestSupport.Run resumed = CliTestSupport.run(null, "finetune", "--resume", run.toString(), "--max-steps", "4");
         assertEquals(0, resumed.exitCode(), resumed.err());
@@ -110,6 +112,7 @@ class FinetuneCommandTest {
         assertEquals(0.01, cfg2.get("settings").get("lr").asDouble());
         assertTrue(cfg2.get("resumed_from").asText().endsWith("checkpoint-3"));
         assertEquals("off", cfg2.get("settings").get("packing").asText());
+        assertEquals("expanded", cfg2.get("settings").get("form").asText());
         assertTrue(Files.isDirectory(run.resolve("checkpoint-4")));
 
         // --overwrite replaces the previous run's files only
@@ -200,6 +203,36 @@ class FinetuneCommandTest {
         CliTestSupport.Run resume = CliTestSupport.run(null, "finetune", "--resume", tmp.toString());
         assertEquals(MorCli.EXIT_INPUT, resume.exitCode());
         assertTrue(resume.err().contains("not the output of mor finetune"), resume.err());
+        CliTestSupport.Run form = CliTestSupport.run(null, "finetune", "--form", "fused", "--out", out);
+        assertEquals(MorCli.EXIT_INPUT, form.exitCode());
+        assertTrue(form.err().contains("--form is 'fused'; expected one of expanded, stacked, loop"), form.err());
+        CliTestSupport.Run loraForm = CliTestSupport.run(null, "finetune", "--method", "lora", "--form", "loop",
+                "--out", out);
+        assertEquals(MorCli.EXIT_INPUT, loraForm.exitCode());
+        assertTrue(loraForm.err().contains("--form is for --method mor only (the method is 'lora')"), loraForm.err());
+    }
+
+    @Test
+    void theMorFormIsRecordedAndKeptOnResume(@TempDir Path tmp) throws Exception {
+        Path run = tmp.resolve("run");
+        CliTestSupport.Run r = CliTestSupport.run(null, "finetune", "--out", run.toString(), "--max-steps", "2",
+                "--form", "stacked");
+        assertEquals(0, r.exitCode(), r.err());
+        assertTrue(r.err().contains("MoR form: stacked"), r.err());
+        assertEquals("stacked", JSON.readTree(run.resolve("config.json").toFile()).get("settings").get("form").asText());
+        JsonNode adapter = JSON.readTree(run.resolve(AdapterFiles.CONFIG).toFile());
+        assertFalse(adapter.toString().contains("stacked"), "the form is not part of the adapter: " + adapter);
+
+        CliTestSupport.Run resumed = CliTestSupport.run(null, "finetune", "--resume", run.toString(), "--max-steps", "3");
+        assertEquals(0, resumed.exitCode(), resumed.err());
+        assertTrue(resumed.err().contains("MoR form: stacked"), resumed.err());
+        assertEquals(3, metrics(run).size());
+
+        CliTestSupport.Run changed = CliTestSupport.run(null, "finetune", "--resume", run.toString(), "--max-steps", "4",
+                "--form", "loop");
+        assertEquals(0, changed.exitCode(), changed.err());
+        assertTrue(changed.err().contains("MoR form: loop"), changed.err());
+        assertEquals("loop", JSON.readTree(run.resolve("config.json").toFile()).get("settings").get("form").asText());
     }
 
     @Test

@@ -73,7 +73,7 @@ final class Worker {
             weights = new LinkedHashMap<>();
             spec.shapeMap().forEach((k, shape) -> weights.put(k, Nd4j.create(DataType.FLOAT, shape, 'c')));
             LlamaAdapters adapters = LlamaAdapters.of(model.weights(), spec.adapterConfiguration(), weights,
-                    "the adapter weights the Spark driver sent");
+                    "the adapter weights the Spark driver sent", spec.morForm());
             gradients = new MicroBatchGradients(model.weights(), adapters, spec.seed(), spec.reduction(),
                     spec.recompute());
         }

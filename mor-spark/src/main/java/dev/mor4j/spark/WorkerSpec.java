@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterConfig;
+import dev.mor4j.core.adapter.MorForm;
 import dev.mor4j.llama.model.LlamaFeeds;
 import dev.mor4j.llama.train.StepBackend;
 import java.io.Serializable;
@@ -21,6 +22,7 @@ import java.util.UUID;
  * @param runId          identifies the run: an executor keeps one set of workers per run
  * @param modelDir       the model directory, at a path every executor can read
  * @param adapterConfig  the adapter's {@code adapter_config.json} content
+ * @param morForm        how MoR computes its sum over experts (the driver's choice; the same on every executor)
  * @param names          the adapter weights' keys, in the adapters' order
  * @param shapes         the weights' shapes, in the same order
  * @param seed           the run's seed (dropout masks)
@@ -28,8 +30,9 @@ import java.util.UUID;
  * @param recompute      compute layer by layer with recomputation
  * @param fault          a fault to inject, or null (tests)
  */
-record WorkerSpec(String runId, String modelDir, String adapterConfig, List<String> names, List<long[]> shapes,
-        long seed, LlamaFeeds.Reduction reduction, boolean recompute, Fault fault) implements Serializable {
+record WorkerSpec(String runId, String modelDir, String adapterConfig, MorForm morForm, List<String> names,
+        List<long[]> shapes, long seed, LlamaFeeds.Reduction reduction, boolean recompute, Fault fault)
+        implements Serializable {
 
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -57,8 +60,8 @@ record WorkerSpec(String runId, String modelDir, String adapterConfig, List<Stri
             throw new MorException("the adapter config cannot be written as JSON: " + e.getMessage(), e);
         }
         return new WorkerSpec(UUID.randomUUID().toString(), run.model().directory().toAbsolutePath().normalize()
-                .toString(), config, names, shapes, run.config().seed(), run.options().lossReduction(),
-                run.recompute(), fault);
+                .toString(), config, run.adapters().morForm(), names, shapes, run.config().seed(),
+                run.options().lossReduction(), run.recompute(), fault);
     }
 
     /** The adapter configuration. */

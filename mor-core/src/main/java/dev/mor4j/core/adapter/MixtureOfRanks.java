@@ -2,7 +2,6 @@ package dev.mor4j.core.adapter;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.nn.FrozenLinear;
-import dev.mor4j.core.nn.LeanProduct;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -10,7 +9,6 @@ import java.util.Random;
 import org.nd4j.autodiff.samediff.SDIndex;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -36,15 +34,14 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * A layer with these weights has {@code r·d_in + d_out·r + N·r + N·d_out + N·d_in} parameters, the paper's
  * {@code 2·d·r + N·(2d + r)} for a square {@code d×d} layer.
  *
- * <p>Three {@link MorForm}s compute the sum; with {@code h = A·dropout(x) [tokens, r]}:
+ * <p>Three {@link MorForm}s compute the sum over experts ({@link ExpertSum}); they give the same output and
+ * gradients to float rounding and differ in cost:
  * <ul>
- *   <li>{@link MorForm#EXPANDED} (default): MoR is one LoRA of rank {@code N·r},
- *       {@code Δ = C Mᵀ} with {@code C[t,(i,k)] = g[t,i]·s·Ω_A[i,k]·h[t,k]} {@code [tokens, N·r]} and
- *       {@code M[d,(i,k)] = Ω_B[i,d]·B[d,k]} {@code [d_out, N·r]}, M built (as {@code Mᵀ [N·r, d_out]}, so that
- *       the large products are untransposed) from the weights once per forward pass. Nothing of size {@code tokens × N × d_out} is formed.</li>
+ *   <li>{@link MorForm#EXPANDED} (default): MoR as one LoRA of rank {@code N·r}; nothing of size
+ *       {@code tokens × N × d_out} is formed.</li>
  *   <li>{@link MorForm#STACKED} (the paper's eq. 15): all experts' outputs as one {@code [tokens, N, d_out]}
- *       tensor, weighted by g and summed over the experts. Memory-hungry; for comparison.</li>
- *   <li>{@link MorForm#LOOP}: N separate expert terms added up; the reference.</li>
+ *       tensor, weighted by g and summed over the experts.</li>
+ *   <li>{@link MorForm#LOOP}: N separate expert terms {@code s·g_i ⊙ E_i} {@code [tokens, d_out]}, added up.</li>
  * </ul>
  */
 public final class MixtureOfRanks extends BaseAdapterLayer {
@@ -130,69 +127,13 @@ public final class MixtureOfRanks extends BaseAdapterLayer {
             g = router.gates(ctx, prefix, x);
             h = sd.mmul(dropped, a, false, true, false);
         }
-        SDVariable delta; // [tokens, d_out]
-        switch (form) {
-            case STACKED:
-                delta = stacked(sd, h, g, b, omegaA, omegaB);
-                break;
-            case LOOP:
-                delta = loop(sd, h, g, b, omegaA, omegaB);
-                break;
-            default:
-                delta = expanded(sd, h, g, b, omegaA, omegaB);
-        }
+        SDVariable delta = expertSum().delta(form, sd, h, g, b, omegaA, omegaB); // [tokens, d_out]
         return base.forward(sd, x).add(delta); // [tokens, d_out]
     }
 
-    /**
-     * {@code Δ = C Mᵀ}: MoR as a LoRA of rank N·r. The per-expert and per-rank factors are spread over the N·r
-     * columns by products with constant 0/1 matrices ({@link Expansion}), so the backward pass has only small
-     * matrix products and same-shape multiplications, no broadcast reductions; the products with a constant
-     * are {@link LeanProduct}s, whose backward computes nothing for the constant.
-     */
-    private SDVariable expanded(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
-            SDVariable omegaB) {
-        long nr = (long) experts * r;
-        DataType dt = dataType();
-        SDVariable omegaRow = omegaA.reshape(1, nr).mul(scaling); // [1, N·r]: s·Ω_A[i,k] at (i,k)
-        // [r, N·r]: s·Ω_A[i,k] at (k, (i,k))
-        SDVariable tileOmega = Expansion.tile(sd, experts, r, dt).mul(omegaRow);
-        // [tokens, N·r]: g[t,i] at (i,k)
-        SDVariable gates = LeanProduct.of(sd, g, Expansion.repeat(sd, experts, r, dt), nr);
-        SDVariable scaledH = sd.mmul(h, tileOmega); // [tokens, N·r]: s·Ω_A[i,k]·h[t,k] at (i,k)
-        SDVariable c = gates.mul(scaledH); // [tokens, N·r]
-        // [N·r, d_out]: Ω_B[i,d] at ((i,k),d)
-        SDVariable omegaBRows = LeanProduct.of(sd, Expansion.repeatRows(sd, experts, r, dt), omegaB, dOut);
-        SDVariable bT = b.permute(1, 0); // [r, d_out]
-        // [N·r, d_out]: B[d,k] at ((i,k),d)
-        SDVariable bRows = LeanProduct.of(sd, Expansion.tileRows(sd, experts, r, dt), bT, dOut);
-        SDVariable mT = omegaBRows.mul(bRows); // [N·r, d_out]
-        return sd.mmul(c, mT); // [tokens, d_out]
-    }
-
-    /** Paper eq. 15: every expert's output at once, {@code [tokens, N, d_out]}, then the weighted sum. */
-    private SDVariable stacked(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
-            SDVariable omegaB) {
-        SDVariable hi = h.reshape(-1, 1, r).mul(omegaA.reshape(1, experts, r)); // [tokens, N, r]
-        SDVariable up = sd.mmul(hi.reshape(-1, r), b, false, true, false); // [tokens·N, d_out]
-        SDVariable experts3 = up.reshape(-1, experts, dOut).mul(omegaB.reshape(1, experts, dOut)); // [tokens, N, d_out]
-        SDVariable weights = g.mul(scaling).reshape(-1, experts, 1); // [tokens, N, 1]
-        return experts3.mul(weights).sum(1); // [tokens, d_out]
-    }
-
-    /** The reference: {@code Σ_i s·g_i ⊙ Ω_B[i] ⊙ ((h ⊙ Ω_A[i]) Bᵀ)}, one expert at a time. */
-    private SDVariable loop(SameDiff sd, SDVariable h, SDVariable g, SDVariable b, SDVariable omegaA,
-            SDVariable omegaB) {
-        SDVariable sum = null; // [tokens, d_out]
-        for (int i = 0; i < experts; i++) {
-            SDVariable gi = g.get(SDIndex.all(), SDIndex.interval(i, i + 1)).mul(scaling); // [tokens, 1]
-            SDVariable oa = omegaA.get(SDIndex.interval(i, i + 1), SDIndex.all()); // [1, r]
-            SDVariable ob = omegaB.get(SDIndex.interval(i, i + 1), SDIndex.all()); // [1, d_out]
-            SDVariable up = sd.mmul(h.mul(oa), b, false, true, false); // [tokens, d_out]
-            SDVariable term = up.mul(ob).mul(gi); // [tokens, d_out]
-            sum = sum == null ? term : sum.add(term);
-        }
-        return sum;
+    /** The sum over this layer's experts ({@link ExpertSum}). */
+    private ExpertSum expertSum() {
+        return new ExpertSum(experts, r, dOut, scaling, dataType());
     }
 
     /** @throws MorException always: the router mixes the experts differently for every token */

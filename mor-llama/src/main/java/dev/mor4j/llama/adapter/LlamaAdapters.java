@@ -5,6 +5,7 @@ import dev.mor4j.core.adapter.AdapterConfig;
 import dev.mor4j.core.adapter.AdapterFiles;
 import dev.mor4j.core.adapter.AdapterLayer;
 import dev.mor4j.core.adapter.AdapterLayers;
+import dev.mor4j.core.adapter.AdapterMethod;
 import dev.mor4j.core.adapter.MorForm;
 import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
@@ -25,6 +26,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * Adapters attached to a LLaMA model: which projections they replace (PEFT's {@code target_modules}
  * matching: a module matches a target when its name equals it or ends with {@code "." + target}) and their
  * weights, keyed as PEFT saves them ({@code base_model.model.} + module name + suffix).
+ *
+ * <p>MoR adapters compute their sum over experts in a {@link MorForm} ({@link MorForm#EXPANDED} unless
+ * {@link #withMorForm} says otherwise). The form changes what a pass costs, never what it computes (the forms agree
+ * to float rounding), and it is not saved with the adapter.
  */
 public final class LlamaAdapters {
 
@@ -34,11 +39,14 @@ public final class LlamaAdapters {
     private final AdapterConfig config;
     private final Map<String, AdapterLayer> layers; // module name -> layer
     private final Map<String, INDArray> weights; // PEFT key -> array (trained in place)
+    private final MorForm morForm;
 
-    private LlamaAdapters(AdapterConfig config, Map<String, AdapterLayer> layers, Map<String, INDArray> weights) {
+    private LlamaAdapters(AdapterConfig config, Map<String, AdapterLayer> layers, Map<String, INDArray> weights,
+            MorForm morForm) {
         this.config = config;
         this.layers = layers;
         this.weights = weights;
+        this.morForm = morForm;
     }
 
     /** New adapters with PEFT's initialisation, drawn from a generator seeded with {@code seed}. */
@@ -49,7 +57,7 @@ public final class LlamaAdapters {
         for (AdapterLayer layer : layers.values()) {
             weights.putAll(layer.initialWeights(rng));
         }
-        return new LlamaAdapters(config, layers, weights);
+        return new LlamaAdapters(config, layers, weights, MorForm.EXPANDED);
     }
 
     /** Loads an adapter directory and checks every key against the model. */
@@ -97,7 +105,7 @@ public final class LlamaAdapters {
         for (String k : expected.keySet()) {
             ordered.put(k, weights.get(k));
         }
-        return new LlamaAdapters(config, layers, ordered);
+        return new LlamaAdapters(config, layers, ordered, form);
     }
 
     /** One adapter layer per projection that a target module names. */
@@ -123,6 +131,28 @@ public final class LlamaAdapters {
                     + available);
         }
         return layers;
+    }
+
+    /**
+     * These adapters (the same config and the same weight arrays, still trained in place) computing MoR's sum over
+     * experts in {@code form}; this object itself when it already does. Adapters of other methods have no forms and
+     * are returned unchanged.
+     */
+    public LlamaAdapters withMorForm(MorForm form) {
+        if (form == null) {
+            throw new IllegalArgumentException("the MoR form is null; expected one of EXPANDED, STACKED, LOOP");
+        }
+        if (form == morForm || config.method() != AdapterMethod.MOR) {
+            return this;
+        }
+        Map<String, AdapterLayer> formed = new LinkedHashMap<>();
+        layers.forEach((module, l) -> formed.put(module, AdapterLayers.create(config, l.prefix(), l.base(), form)));
+        return new LlamaAdapters(config, formed, weights, form);
+    }
+
+    /** How MoR adapters compute their sum over experts ({@link MorForm#EXPANDED} unless chosen otherwise). */
+    public MorForm morForm() {
+        return morForm;
     }
 
     /** A graph of the model with these adapters spliced in, built for {@code kind}. */

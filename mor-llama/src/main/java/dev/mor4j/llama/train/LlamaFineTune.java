@@ -1,6 +1,8 @@
 package dev.mor4j.llama.train;
 
 import dev.mor4j.core.MorException;
+import dev.mor4j.core.adapter.AdapterMethod;
+import dev.mor4j.core.adapter.MorForm;
 import dev.mor4j.core.adapter.ParameterCount;
 import dev.mor4j.core.train.CheckpointStore;
 import dev.mor4j.core.train.GradientAccumulator;
@@ -92,7 +94,10 @@ public final class LlamaFineTune {
             throw new MorException("fine-tuning needs either adapters or, for full fine-tuning, the base weights to train");
         }
         this.model = b.model;
-        this.adapters = b.adapters;
+        if (b.full != null && b.morForm != null) {
+            throw new MorException("a MoR form (" + b.morForm + ") was asked of full fine-tuning, which has no adapters");
+        }
+        this.adapters = b.adapters == null ? null : withForm(b.adapters, b.morForm);
         this.full = b.full;
         this.tokenizer = b.tokenizer;
         this.config = b.config;
@@ -133,6 +138,22 @@ public final class LlamaFineTune {
             trainer.checkpoints(new CheckpointStore(outputDir, config.saveTotalLimit()))
                     .checkpointHook((dir, step) -> writeAdapter(dir));
         }
+    }
+
+    /**
+     * The adapters computing MoR in {@code form} (null: as they are).
+     *
+     * @throws MorException when a form other than the default is asked of adapters that are not MoR
+     */
+    private static LlamaAdapters withForm(LlamaAdapters adapters, MorForm form) {
+        if (form == null) {
+            return adapters;
+        }
+        if (adapters.config().method() != AdapterMethod.MOR && form != MorForm.EXPANDED) {
+            throw new MorException("MoR form " + form + " asked of " + adapters.config().method() + " adapters; only MoR"
+                    + " adapters have forms");
+        }
+        return adapters.withMorForm(form);
     }
 
     /** Runs a step's micro-batches in this process, one after another, counting router weights in order. */
@@ -463,6 +484,7 @@ public final class LlamaFineTune {
         private Recompute recompute = Recompute.AUTO;
         private boolean packing = true;
         private StepBackend backend;
+        private MorForm morForm;
 
         private Builder(LlamaModel model, LlamaAdapters adapters, TrainableBase full, List<EncodedExample> examples) {
             this.model = model;
@@ -537,6 +559,20 @@ public final class LlamaFineTune {
          */
         public Builder backend(StepBackend backend) {
             this.backend = backend;
+            return this;
+        }
+
+        /**
+         * How MoR adapters compute their sum over experts (default: the adapters' own form, {@link MorForm#EXPANDED}
+         * unless {@link LlamaAdapters#withMorForm} chose another). The forms differ in time and memory, not in the
+         * weights a run trains (they agree to float rounding). {@link LlamaFineTune#adapters()} then returns the
+         * adapters in this form; they share the weight arrays of the adapters given to {@link LlamaFineTune#builder}.
+         */
+        public Builder morForm(MorForm form) {
+            if (form == null) {
+                throw new IllegalArgumentException("morForm is null; expected one of EXPANDED, STACKED, LOOP");
+            }
+            this.morForm = form;
             return this;
         }
 
