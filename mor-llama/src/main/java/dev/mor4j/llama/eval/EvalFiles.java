@@ -85,11 +85,17 @@ public final class EvalFiles {
         return texts;
     }
 
-    private interface RowHandler {
+    /** What {@link #forEachObject} hands each row to: its place ({@code file:line}) and the row. */
+    public interface RowHandler {
         void accept(String at, JsonNode row);
     }
 
-    private static void forEachObject(Path file, RowHandler handler) {
+    /**
+     * Reads a JSONL file of JSON objects, one per line (blank lines skipped), and hands each to {@code handler} with
+     * its place {@code file:line}. A missing file, bytes that are not UTF-8, a line that is not valid JSON or not an
+     * object stop the read with a {@link MorException} naming the file (and line).
+     */
+    public static void forEachObject(Path file, RowHandler handler) {
         if (!Files.isRegularFile(file)) {
             throw new MorException(file + ": no such file");
         }
