@@ -74,7 +74,7 @@ final class TrafficModel {
             FrozenLinear base = FrozenLinear.resident(target, weight, DataType.FLOAT);
             weight.close();
             perLayer += AdapterLayers.create(config, "m." + target, base).parameterCount();
-            base.weightTransposed().close();
+            base.close();
         }
         return perLayer * shape.layers();
     }

@@ -1,5 +1,10 @@
 package dev.mor4j.core.nn;
 
+import java.util.ArrayList;
+import java.util.Map;
+import org.nd4j.autodiff.samediff.internal.SameDiffOp;
+import org.nd4j.autodiff.samediff.internal.Variable;
+
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -15,6 +20,11 @@ import org.nd4j.autodiff.samediff.SameDiff;
  * creates gradient functions here: while SameDiff builds one, {@code System.out} is a filter that drops those lines
  * and passes every other line to the stream it replaced, which is put back afterwards. Other threads' lines written
  * meanwhile therefore still arrive, only held until their newline.
+ *
+ * <p>M2.1's gradient function is a copy of the graph that leaves out its control dependencies (an op made to wait
+ * for a variable, {@code SDVariable.addControlDependency}): every op of a training pass would run as soon as its
+ * inputs exist, e.g. every frozen weight's widening at the start. {@link #create} copies them into the gradient
+ * function, ops' and variables' alike, so that a training pass runs in the order the graph asks for.
  */
 public final class GradFunctions {
 
@@ -38,12 +48,42 @@ public final class GradFunctions {
             System.setOut(filtered);
             try {
                 sd.createGradFunction(placeholders);
+                copyControlDependencies(sd, sd.getFunction("grad"));
             } finally {
                 filtered.flush();
                 filter.release();
                 if (System.out == filtered) {
                     System.setOut(original);
                 }
+            }
+        }
+    }
+
+    /** Gives the ops and variables of {@code grad} the control dependencies they have in {@code sd}. */
+    static void copyControlDependencies(SameDiff sd, SameDiff grad) {
+        for (Map.Entry<String, SameDiffOp> e : sd.getOps().entrySet()) {
+            SameDiffOp copy = grad.getOps().get(e.getKey());
+            if (copy != null && e.getValue().getControlDeps() != null) {
+                copy.setControlDeps(new ArrayList<>(e.getValue().getControlDeps()));
+            }
+            if (copy != null && e.getValue().getVarControlDeps() != null) {
+                copy.setVarControlDeps(new ArrayList<>(e.getValue().getVarControlDeps()));
+            }
+        }
+        for (Map.Entry<String, Variable> e : sd.getVariables().entrySet()) {
+            Variable v = e.getValue();
+            Variable copy = grad.getVariables().get(e.getKey());
+            if (copy == null) {
+                continue;
+            }
+            if (v.getControlDeps() != null) {
+                copy.setControlDeps(new ArrayList<>(v.getControlDeps()));
+            }
+            if (v.getControlDepsForOp() != null) {
+                copy.setControlDepsForOp(new ArrayList<>(v.getControlDepsForOp()));
+            }
+            if (v.getControlDepsForVar() != null) {
+                copy.setControlDepsForVar(new ArrayList<>(v.getControlDepsForVar()));
             }
         }
     }

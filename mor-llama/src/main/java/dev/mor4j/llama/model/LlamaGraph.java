@@ -301,8 +301,8 @@ public final class LlamaGraph {
         SDVariable headInput = withLoss ? StopGradient.of(sd, x) : x; // [B·T, H]
         sd.identity(LOGITS, linear("lm_head", headInput)); // [B·T, V]
         if (withLoss && trainableBase.isEmpty()) {
-            SDVariable headT = weights.linear("lm_head").weightConstant(sd); // [H, V]
-            LabelledLoss.define(sd, x, h -> linear("lm_head", h), e -> sd.mmul(e, headT, false, true, false), null,
+            FrozenLinear head = weights.linear("lm_head");
+            LabelledLoss.define(sd, x, h -> linear("lm_head", h), e -> head.backProduct(sd, e), null,
                     adapterContext.auxLosses());
         } else if (withLoss) {
             SDVariable head = baseVariable(headKey()); // [V, H], trainable

@@ -31,6 +31,13 @@ public final class LlamaWeights {
             List.of("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
                     "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
 
+    /**
+     * The most parameters of a 16-bit LM head widened at once: a larger head is held in vocabulary blocks of at most
+     * this many ({@link FrozenLinear#resident(String, INDArray, DataType, long)}), 256 MB each once widened. LLaMA-3's
+     * head ({@code 128256 × 4096}) is held in 8 blocks, LLaMA-2-7B's ({@code 32000 × 4096}) in 2.
+     */
+    public static final long HEAD_BLOCK_PARAMETERS = 1L << 26;
+
     private final LlamaConfig config;
     private final DataType computeType;
     private final INDArray embedTokens; // [V, H] in the stored type
@@ -75,10 +82,10 @@ public final class LlamaWeights {
         }
         this.finalNorm = converted(load.apply("model.norm.weight"), computeType);
         if (config.tieWordEmbeddings()) {
-            linears.put("lm_head", FrozenLinear.resident("lm_head", embedTokens, computeType));
+            linears.put("lm_head", FrozenLinear.resident("lm_head", embedTokens, computeType, HEAD_BLOCK_PARAMETERS));
         } else {
             INDArray head = load.apply("lm_head.weight"); // [V, H]
-            linears.put("lm_head", FrozenLinear.resident("lm_head", head, computeType));
+            linears.put("lm_head", FrozenLinear.resident("lm_head", head, computeType, HEAD_BLOCK_PARAMETERS));
             head.close();
         }
     }
@@ -222,6 +229,19 @@ public final class LlamaWeights {
     /** The floating-point type the graph computes in (FLOAT as loaded; 16-bit weights are widened to it). */
     public DataType dataType() {
         return computeType;
+    }
+
+    /**
+     * These weights with the LM head held in vocabulary blocks of at most {@code maxBlockParameters} parameters (a
+     * 16-bit head only; see {@link #HEAD_BLOCK_PARAMETERS}); every other array is shared, not copied.
+     */
+    public LlamaWeights withHeadBlocks(long maxBlockParameters) {
+        Map<String, FrozenLinear> m = new LinkedHashMap<>(linears);
+        m.put("lm_head", FrozenLinear.resident("lm_head", linears.get("lm_head").storedWeight(), computeType,
+                maxBlockParameters));
+        LlamaWeights w = new LlamaWeights(config, computeType, embedTokens, inputNorm, postAttentionNorm, finalNorm, m);
+        w.rotaryTables = rotaryTables;
+        return w;
     }
 
     /** A copy of these weights in another floating-point type, e.g. DOUBLE for precise numerical checks. */

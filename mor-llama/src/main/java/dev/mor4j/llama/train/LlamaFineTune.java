@@ -110,9 +110,12 @@ public final class LlamaFineTune {
         this.data = new TrainingData(b.examples, options.batchSize(), config.gradientAccumulationSteps(),
                 config.seed(), options.groupByLength(), b.packing);
         int longest = b.examples.stream().mapToInt(EncodedExample::length).max().orElse(1);
+        long labelled = mostLabelled(b.examples, options.batchSize()); // per micro-batch
         IntFunction<MemoryPlan> planOfLength = full != null
-                ? len -> MemoryPlan.fullFineTuning(model.weights(), options.batchSize(), len)
-                : len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len);
+                ? len -> MemoryPlan.fullFineTuning(model.weights(), options.batchSize(), len,
+                        Math.min(labelled, (long) options.batchSize() * len))
+                : len -> MemoryPlan.of(model.weights(), adapters.trainableParameters(), options.batchSize(), len,
+                        Math.min(labelled, (long) options.batchSize() * len));
         this.memoryPlan = planOfLength.apply(longest);
         this.recomputing = resolve(b.recompute, memoryPlan, options.batchSize(), longest,
                 len -> planOfLength.apply(len).withLimit(memoryPlan.limitBytes(), memoryPlan.limitSource()));
@@ -138,6 +141,15 @@ public final class LlamaFineTune {
             trainer.checkpoints(new CheckpointStore(outputDir, config.saveTotalLimit()))
                     .checkpointHook((dir, step) -> writeAdapter(dir));
         }
+    }
+
+    /**
+     * The most labelled positions a micro-batch of {@code batchSize} of these examples can hold, whichever examples
+     * it draws: the sum of the {@code batchSize} largest label counts.
+     */
+    static long mostLabelled(List<EncodedExample> examples, int batchSize) {
+        return examples.stream().mapToLong(EncodedExample::trainableTokens).boxed()
+                .sorted(java.util.Comparator.reverseOrder()).limit(batchSize).mapToLong(Long::longValue).sum();
     }
 
     /**

@@ -19,31 +19,31 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   adapters     = 5 · 4 · trainable parameters   (weights, the pass's gradients, their running sum, AdamW m and v)
  *   layer(n)     = 4 · (c_H · n · H + c_I · n · I + c_S · B · h · T²)            one layer's activations kept for backward
  *   widened      = 4 · (parameters of one layer's projections), 0 for an F32 checkpoint   (its float32 weights)
- *   head(n)      = 4 · c_V · n · V + (4 · V · H if lm_head is 16-bit)             logits, exp and the loss's gradient
+ *   head(m)      = 4 · c_V · m · V + (4 · V_b · H if lm_head is 16-bit)           logits, exp and the loss's gradient
  *   jvm          = the Java heap's maximum + 0.4 GB                               (the JVM and native libraries)
- *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(n) + jvm
- *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(n) + 2 · 4 · n · H + jvm
+ *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(m) + jvm
+ *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(m) + 2 · 4 · n · H + jvm
  * </pre>
+ * where {@code m ≤ n} is the most labelled positions a micro-batch can hold (the loss runs the head on those only,
+ * see {@link dev.mor4j.llama.model.LlamaGraph}): the sum of the {@code B} largest label counts of the examples, at
+ * most {@code n}; and {@code V_b} is the vocabulary of the largest block a 16-bit head is held in
+ * ({@link LlamaWeights#HEAD_BLOCK_PARAMETERS}), widened one block at a time.
  * Full fine-tuning ({@link #fullFineTuning}) trains every base weight in float32: {@code adapters} is then
  * {@code 5 · 4 · P} for all {@code P} parameters (16 bytes per parameter for the weights, their gradients and AdamW's
  * two moments, and 4 for the step's gradient sum), {@code widened} is 0 (the graph reads the float32 copies, not the
- * held weights, which stay in memory as loaded), {@code head(n)} adds the LM head's gradient {@code 4 · V · H} and the
+ * held weights, which stay in memory as loaded), {@code head(m)} adds the LM head's gradient {@code 4 · V · H} and the
  * embedding's one-hot rows {@code [n, V]} (the lookup is a product, see
  * {@link dev.mor4j.llama.model.LlamaGraph#fullTraining}; counted twice, for the backward pass's use):
  * <pre>
- *   full fine-tuning:  head(n) += 4 · V · H + 2 · 4 · n · V,  adapters = 20 · P,  widened = 0
+ *   full fine-tuning:  head(m) += 4 · V · H + 2 · 4 · n · V,  adapters = 20 · P,  widened = 0
  * </pre>
  * The constants were set from and checked against runs with MoR on gate/up/down (docs/benchmarks.md,
  * "Full-size checkpoints"): {@value #C_HIDDEN} [n, H] arrays, {@value #C_INTERMEDIATE} [n, I] arrays and
  * {@value #C_SCORES} score arrays per layer, {@value #C_VOCAB} [n, V] arrays at the head. Adapters on more
  * projections keep a few more arrays; the estimate is meant to be within about 15 % of the measured peak.
  *
- * <p>The head's arrays are counted for all {@code n} positions, an upper bound: the loss runs the head on the
- * positions whose next token is a label only ({@code [L, V]} arrays, {@code L ≤ n}), but the plan, made from the
- * batch size and the longest example alone, does not know what fraction of a micro-batch carries labels (with a
- * prompt/answer split often well under half; every position but the last of each sequence at most). {@link #C_VOCAB}
- * was set when the head still ran on every position, so the term holds for that worst case and overestimates the
- * head of batches with fewer labels.
+ * <p>{@link #C_VOCAB} was set when the head still ran on every position ({@code m = n}); it counts the head's
+ * {@code [m, V]} arrays the same way for the labelled positions alone.
  *
  * <p>The limit is the process's {@link MemoryLimit}. Against measurements (docs/benchmarks.md, "Full-size
  * checkpoints"): LLaMA-2-7B in BF16 at 512 tokens with recomputation, plan 19.32 GB, measured peak 17.93 GB
@@ -82,7 +82,18 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
      * @param trainableParameters the adapters' trainable parameter count
      */
     public static MemoryPlan of(LlamaWeights weights, long trainableParameters, int batchSize, int seqLen) {
-        return plan(weights, trainableParameters, batchSize, seqLen, false);
+        return of(weights, trainableParameters, batchSize, seqLen, (long) batchSize * seqLen);
+    }
+
+    /**
+     * The plan for micro-batches of {@code batchSize} examples of at most {@code seqLen} tokens, of which at most
+     * {@code labelledPositions} carry a label.
+     *
+     * @param trainableParameters the adapters' trainable parameter count
+     */
+    public static MemoryPlan of(LlamaWeights weights, long trainableParameters, int batchSize, int seqLen,
+            long labelledPositions) {
+        return plan(weights, trainableParameters, batchSize, seqLen, labelledPositions, false);
     }
 
     /**
@@ -90,6 +101,11 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
      * examples of at most {@code seqLen} tokens: every base weight trained in float32.
      */
     public static MemoryPlan fullFineTuning(LlamaWeights weights, int batchSize, int seqLen) {
+        return fullFineTuning(weights, batchSize, seqLen, (long) batchSize * seqLen);
+    }
+
+    /** As {@link #fullFineTuning(LlamaWeights, int, int)}, with at most {@code labelledPositions} labelled. */
+    public static MemoryPlan fullFineTuning(LlamaWeights weights, int batchSize, int seqLen, long labelledPositions) {
         long parameters = 0;
         for (long[] shape : LlamaWeights.expectedShapes(weights.config()).values()) {
             long n = 1;
@@ -98,21 +114,21 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
             }
             parameters += n;
         }
-        return plan(weights, parameters, batchSize, seqLen, true);
+        return plan(weights, parameters, batchSize, seqLen, labelledPositions, true);
     }
 
     private static MemoryPlan plan(LlamaWeights weights, long trainableParameters, int batchSize, int seqLen,
-            boolean trainsBase) {
+            long labelledPositions, boolean trainsBase) {
         LlamaConfig c = weights.config();
         long weightBytes = 2L * c.maxPositionEmbeddings() * c.headDim() * 4;
         long layerParams = 0;
         boolean sixteen = false;
         for (String name : weights.linearNames()) {
             FrozenLinear f = weights.linear(name);
-            weightBytes += bytes(f.weightTransposed());
+            weightBytes += f.storedBytes();
             sixteen |= f.storedType() != f.dataType();
             if (name.startsWith("model.layers.0.")) {
-                layerParams += f.weightTransposed().length();
+                layerParams += f.parameters();
             }
         }
         if (!c.tieWordEmbeddings()) {
@@ -127,10 +143,11 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
         double layer = 4 * (C_HIDDEN * n * c.hiddenSize() + C_INTERMEDIATE * n * c.intermediateSize()
                 + C_SCORES * batchSize * c.numAttentionHeads() * (double) seqLen * seqLen);
         double widened = sixteen && !trainsBase ? 4.0 * layerParams : 0;
-        double headWeight = 4.0 * c.vocabSize() * c.hiddenSize(); // [V, H] in float32
-        double head = 4 * C_VOCAB * n * c.vocabSize()
-                + (trainsBase ? headWeight + 2 * 4 * n * c.vocabSize() // the head's gradient, the one-hot rows
-                        : weights.linear("lm_head").storedType() != weights.dataType() ? headWeight : 0);
+        double m = Math.min(n, Math.max(1, labelledPositions));
+        FrozenLinear lmHead = weights.linear("lm_head");
+        double head = 4 * C_VOCAB * m * c.vocabSize()
+                + (trainsBase ? 4.0 * c.vocabSize() * c.hiddenSize() + 2 * 4 * n * c.vocabSize() // gradient, one-hot rows
+                        : lmHead.storedType() != weights.dataType() ? 4.0 * lmHead.largestBlockParameters() : 0);
         int layers = c.numHiddenLayers();
         long whole = (long) (MARGIN * (layers * (layer + widened) + head));
         long recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
@@ -140,7 +157,7 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
                 limit.source(), trainsBase);
     }
 
-    private static long bytes(INDArray a) {
+    static long bytes(INDArray a) {
         return a.length() * a.dataType().width();
     }
 

@@ -82,6 +82,34 @@ class ResidentWeightsTest {
     }
 
     /**
+     * The LM head held in vocabulary blocks (widened one at a time) gives the loss, logits and adapter gradients of
+     * the head held whole: the blocks' products are the whole product's columns, and the loss's gradient sums the
+     * blocks' products back (a different summation order: equal to float32 rounding).
+     */
+    @Test
+    void aHeadInBlocksComputesWhatTheWholeHeadComputes() {
+        LlamaWeights whole = LlamaModel.load(TestData.model("tiny-llama-bf16")).weights();
+        LlamaWeights blocks = whole.withHeadBlocks(32000L * 32 / 3);
+        assertEquals(1, whole.linear("lm_head").blocks());
+        assertEquals(4, blocks.linear("lm_head").blocks(), "32000 rows in blocks of at most 10666");
+        assertEquals(whole.linear("lm_head").storedWeight(), blocks.linear("lm_head").storedWeight());
+        LlamaForward.Result a = LlamaForward.withHiddenStates(LlamaGraph.base(blocks, GraphKind.LOSS), batch);
+        LlamaForward.Result b = LlamaForward.withHiddenStates(LlamaGraph.base(whole, GraphKind.LOSS), batch);
+        assertTrue(TestData.maxAbsDiff(a.logits(), b.logits()) <= 1e-6 * b.logits().amaxNumber().doubleValue(),
+                "logits differ by " + TestData.maxAbsDiff(a.logits(), b.logits()));
+        assertEquals(b.loss(), a.loss(), 1e-6 * Math.abs(b.loss()));
+        Map<String, INDArray> ga = gradients(blocks);
+        Map<String, INDArray> gb = gradients(whole);
+        assertEquals(gb.keySet(), ga.keySet());
+        for (String k : ga.keySet()) {
+            double scale = gb.get(k).amaxNumber().doubleValue();
+            assertTrue(scale > 0, k + " has no gradient");
+            assertTrue(TestData.maxAbsDiff(ga.get(k), gb.get(k)) <= 1e-6 * scale,
+                    k + " differs by " + TestData.maxAbsDiff(ga.get(k), gb.get(k)) + " of " + scale);
+        }
+    }
+
+    /**
      * An inference pass widens each layer's weights only once the layer's input exists: every cast of layer l runs
      * after every product of layer l - 1, so a forward pass of a 7B model holds one layer's float32 weights at a
      * time, not all of them (SameDiff would otherwise run every constant's cast at the start).
