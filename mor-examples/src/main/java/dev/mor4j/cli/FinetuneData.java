@@ -1,22 +1,15 @@
 package dev.mor4j.cli;
 
 import dev.mor4j.core.MorException;
-import dev.mor4j.llama.data.BadLine;
 import dev.mor4j.llama.data.Conversation;
-import dev.mor4j.llama.data.EncodeStats;
 import dev.mor4j.llama.data.EncodedExample;
-import dev.mor4j.llama.data.ReadSummary;
-import dev.mor4j.llama.data.TuluEncoder;
-import dev.mor4j.llama.data.TuluReader;
 import dev.mor4j.llama.tokenizer.Tokenizer;
 import dev.mor4j.llama.train.TaskIndex;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The training data of {@code mor finetune}: the conversations of {@code --data}, encoded, and for MoRE the tasks.
@@ -37,34 +30,11 @@ record FinetuneData(List<EncodedExample> examples, TaskIndex tasks) {
      *                      is not a task
      */
     static FinetuneData read(FinetuneSettings s, Tokenizer tok, PrintStream err) {
-        Path file = Path.of(s.data());
-        TuluEncoder encoder = new TuluEncoder(tok, s.maxLen());
-        EncodeStats stats = new EncodeStats();
-        AtomicLong bad = new AtomicLong();
-        List<EncodedExample> examples;
-        ReadSummary summary;
-        try (TuluReader reader = s.strict() ? TuluReader.openStrict(file) : TuluReader.open(file, (BadLine b) -> {
-            bad.incrementAndGet();
-            err.println("skipping " + b);
-        })) {
-            TaskIndex listed = s.isMore() && s.tasks() != null ? TaskIndex.of(s.tasks()) : null;
-            examples = encoder.encodeAll(reader.stream().map(c -> {
-                if (s.isMore()) {
-                    checkTask(c, listed, file, reader.line()); // the line of c: the stream reads no further yet
-                }
-                return c;
-            }), stats).toList();
-            summary = reader.summary();
-        }
-        err.printf(Locale.ROOT, "data: %d conversations from %d lines, %d bad lines skipped; %d examples kept"
-                        + " (%d truncated to %d tokens, %d dropped with no answer token left), %,d answer tokens%n",
-                summary.conversations(), summary.lines(), bad.get(), stats.kept(), stats.truncated(), s.maxLen(),
-                stats.droppedWithoutTrainableTokens(), stats.trainableTokens());
-        if (examples.isEmpty()) {
-            throw new MorException(file + ": nothing to train on: " + summary.lines() + " lines, " + bad.get()
-                    + " bad, " + stats.droppedWithoutTrainableTokens() + " with no answer token within --max-len "
-                    + s.maxLen());
-        }
+        TaskIndex listed = s.isMore() && s.tasks() != null ? TaskIndex.of(s.tasks()) : null;
+        List<EncodedExample> examples = TuluExamples.read(Path.of(s.data()), tok, s.maxLen(),
+                s.strict() ? TuluExamples.BadLines.STOP : TuluExamples.BadLines.SKIP,
+                s.isMore() ? (c, file, line) -> checkTask(c, listed, file, line) : TuluExamples.ConversationCheck.NONE,
+                err);
         if (!s.isMore()) {
             return new FinetuneData(examples, null);
         }

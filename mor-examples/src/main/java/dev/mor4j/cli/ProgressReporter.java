@@ -22,6 +22,7 @@ final class ProgressReporter implements TrainListener, AutoCloseable {
     /** Steps the running loss is averaged over. */
     static final int WINDOW = 10;
 
+    private final String task;
     private final PrintStream err;
     private final long maxSteps;
     private final boolean interactive;
@@ -31,6 +32,15 @@ final class ProgressReporter implements TrainListener, AutoCloseable {
 
     /** @param interactive draw a progress bar (standard error is a terminal) */
     ProgressReporter(PrintStream err, long maxSteps, boolean interactive) {
+        this("finetune", err, maxSteps, interactive);
+    }
+
+    /**
+     * @param task        the progress bar's title (the command)
+     * @param interactive draw a progress bar (standard error is a terminal)
+     */
+    ProgressReporter(String task, PrintStream err, long maxSteps, boolean interactive) {
+        this.task = task;
         this.err = err;
         this.maxSteps = maxSteps;
         this.interactive = interactive;
@@ -39,7 +49,7 @@ final class ProgressReporter implements TrainListener, AutoCloseable {
     /** Called when training starts at {@code startStep} (0, or the step of the checkpoint resumed from). */
     void start(long startStep) {
         if (interactive && bar == null) {
-            bar = new ProgressBarBuilder().setTaskName("finetune").setInitialMax(maxSteps)
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(maxSteps)
                     .setStyle(ProgressBarStyle.COLORFUL_UNICODE_BLOCK).setConsumer(new ConsoleProgressBarConsumer(err))
                     .setUnit(" steps", 1).startsFrom(startStep, Duration.ZERO).setUpdateIntervalMillis(250).build();
         } else if (!interactive) {
