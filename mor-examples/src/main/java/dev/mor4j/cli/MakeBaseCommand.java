@@ -52,7 +52,7 @@ final class MakeBaseCommand implements Callable<Integer> {
             description = "Seed of the initial weights and the data order (default: ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--layers", paramLabel = "N", defaultValue = "4",
+    @Option(names = "--layers", paramLabel = "N", defaultValue = "2",
             description = "num_hidden_layers (default: ${DEFAULT-VALUE}).")
     int layers;
 
@@ -73,7 +73,7 @@ final class MakeBaseCommand implements Callable<Integer> {
             description = "max_position_embeddings (default: ${DEFAULT-VALUE}).")
     int maxPositions;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "1000",
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "800",
             description = "Optimizer steps (default: ${DEFAULT-VALUE}).")
     long steps;
 
