@@ -38,6 +38,7 @@ final class PaperCommand implements Callable<Integer> {
     /** Defaults of --smoke. */
     static final long SMOKE_STEPS = 4;
     static final String SMOKE_GRID = "1e-2";
+    static final int SMOKE_NEW_TOKENS = 3;
 
     @Option(names = "--tasks", paramLabel = "DIR", required = true,
             description = "The benchmark (mor make-tasks --out DIR): train.jsonl, test-mc.jsonl, test-gen.jsonl.")
@@ -85,6 +86,11 @@ final class PaperCommand implements Callable<Integer> {
             description = "Test items per task evaluated, the first of each task; 0 for all (default: ${DEFAULT-VALUE}).")
     int testPerTask;
 
+    @Option(names = "--max-new-tokens", paramLabel = "N",
+            description = "Most tokens generated per exact-match answer; 0 for the expected answer's tokens + 8 + EOS"
+                    + " (default: 0; " + SMOKE_NEW_TOKENS + " with --smoke).")
+    Integer maxNewTokens;
+
     @Option(names = "--validation-fraction", paramLabel = "X", defaultValue = "0.1",
             description = "Fraction of each task's training examples held out to choose the learning rate"
                     + " (default: ${DEFAULT-VALUE}).")
@@ -95,7 +101,8 @@ final class PaperCommand implements Callable<Integer> {
     double budgetMinutes;
 
     @Option(names = "--smoke", description = "A tiny version for CI: one method per family, one seed, "
-            + SMOKE_STEPS + " steps, one learning rate (each unless given).")
+            + SMOKE_STEPS + " steps, one learning rate, answers of at most " + SMOKE_NEW_TOKENS + " tokens (each unless"
+            + " given).")
     boolean smoke;
 
     @Option(names = "--estimate", description = "Time every method, print the estimate, and stop.")
@@ -113,7 +120,7 @@ final class PaperCommand implements Callable<Integer> {
         ExperimentSettings s = new ExperimentSettings(abs(tasks), abs(base), abs(tok), names,
                 seeds != null ? seeds : smoke ? 1 : 3, steps != null ? steps : smoke ? SMOKE_STEPS : DEFAULT_STEPS,
                 parseGrid(lrGrid != null ? lrGrid : smoke ? SMOKE_GRID : DEFAULT_GRID), batch, maxLen, testPerTask,
-                validationFraction, budgetMinutes);
+                maxNewTokens != null ? maxNewTokens : smoke ? SMOKE_NEW_TOKENS : 0, validationFraction, budgetMinutes);
         s.paperMethods(); // unknown names stop here, before anything is read
         if (!Files.isRegularFile(tasks.resolve(BenchmarkFiles.TRAIN))) {
             throw new MorException(tasks.resolve(BenchmarkFiles.TRAIN) + ": not found; expected the benchmark of"

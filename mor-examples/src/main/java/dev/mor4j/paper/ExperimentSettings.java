@@ -21,13 +21,14 @@ import java.util.List;
  * @param batch              examples per step
  * @param maxLen             most tokens per training example
  * @param testPerTask        test items per task evaluated (the first ones of each task in the test files); 0 for all
+ * @param maxNewTokens       most tokens generated per exact-match answer; 0 for the expected answer's tokens + 8 + EOS
  * @param validationFraction the fraction of each task's training examples held out for choosing the learning rate
  * @param budgetMinutes      the most minutes the planned runs may take
  */
 @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
 public record ExperimentSettings(String tasks, String base, String tokenizer, List<String> methods, int seeds,
-        long steps, List<Double> lrGrid, int batch, int maxLen, int testPerTask, double validationFraction,
-        double budgetMinutes) {
+        long steps, List<Double> lrGrid, int batch, int maxLen, int testPerTask, int maxNewTokens,
+        double validationFraction, double budgetMinutes) {
 
     /** Warm-up fraction of the linear schedule, as {@code mor finetune}'s default. */
     public static final double WARMUP_RATIO = 0.03;
@@ -52,9 +53,9 @@ public record ExperimentSettings(String tasks, String base, String tokenizer, Li
         if (lrGrid.stream().distinct().count() != lrGrid.size()) {
             throw new MorException("--lr-grid " + lrGrid + " lists a learning rate twice");
         }
-        if (batch < 1 || maxLen < 2 || testPerTask < 0) {
-            throw new MorException("expected --batch ≥ 1, --max-len ≥ 2 and --test-per-task ≥ 0; got " + batch + ", "
-                    + maxLen + ", " + testPerTask);
+        if (batch < 1 || maxLen < 2 || testPerTask < 0 || maxNewTokens < 0) {
+            throw new MorException("expected --batch ≥ 1, --max-len ≥ 2, --test-per-task ≥ 0 and --max-new-tokens ≥ 0; got "
+                    + batch + ", " + maxLen + ", " + testPerTask + ", " + maxNewTokens);
         }
         if (!(validationFraction > 0 && validationFraction < 1)) {
             throw new MorException("the validation fraction is " + validationFraction + "; expected (0, 1)");
@@ -90,6 +91,7 @@ public record ExperimentSettings(String tasks, String base, String tokenizer, Li
         differs(d, "batch", batch, other.batch);
         differs(d, "max_len", maxLen, other.maxLen);
         differs(d, "test_per_task", testPerTask, other.testPerTask);
+        differs(d, "max_new_tokens", maxNewTokens, other.maxNewTokens);
         differs(d, "validation_fraction", validationFraction, other.validationFraction);
         return d.length() == 0 ? null : d.toString();
     }

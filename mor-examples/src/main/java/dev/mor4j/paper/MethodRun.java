@@ -105,7 +105,7 @@ final class MethodRun {
             LlamaGraph inference = setup.time(() -> adapters == null ? LlamaGraph.base(weights, GraphKind.INFERENCE)
                     : adapters.graph(weights, GraphKind.INFERENCE));
             TaskEvaluation evaluation = setup.time(() -> new TaskEvaluation(weights, adapters, inference, tok, tasks,
-                    settings.batch()));
+                    settings.batch(), settings.maxNewTokens()));
             scores = items.time(() -> evaluation.run(test));
             if (m.hasRouter()) {
                 router = items.time(() -> routerWeights(inference, test));

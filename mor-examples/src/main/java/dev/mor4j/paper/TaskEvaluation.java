@@ -17,7 +17,7 @@ import java.util.Map;
  * A trained model's test accuracy per task, as {@code mor eval --tasks test-mc.jsonl --generate test-gen.jsonl}
  * computes it: multiple choice by log-likelihood ({@link MultipleChoiceEval}, {@code acc}, BOS in front of every
  * context) and greedy exact match in the Tulu chat format up to EOS ({@link ExactMatchEval#greedyChat}, at most the
- * expected answer's tokens + {@value ExactMatchEval#SLACK_TOKENS} + EOS new tokens). A MoRE adapter computes each
+ * expected answer's tokens + {@value ExactMatchEval#SLACK_TOKENS} + EOS new tokens, or a fixed budget). A MoRE adapter computes each
  * task's items with that task ({@link TaskSwitch}). Built once per model (its scorer and generator hold graphs).
  */
 final class TaskEvaluation {
@@ -40,15 +40,16 @@ final class TaskEvaluation {
      * @param inference an inference graph of the same weights and adapters (scores the multiple-choice items)
      * @param moreTasks a MoRE adapter's tasks; null for other methods
      * @param batchSize sequences per forward pass when scoring
+     * @param maxNewTokens most new tokens per generated answer; 0 for the expected answer's count + slack + EOS
      */
     TaskEvaluation(LlamaWeights weights, LlamaAdapters adapters, LlamaGraph inference, Tokenizer tok,
-            TaskIndex moreTasks, int batchSize) {
+            TaskIndex moreTasks, int batchSize, int maxNewTokens) {
         this.moreTasks = moreTasks;
         this.task = moreTasks == null ? null : new TaskSwitch();
         this.mcEval = new MultipleChoiceEval(new ContinuationEncoder(tok, true), new TokenScorer(inference, batchSize),
                 task);
         this.emEval = new ExactMatchEval(
-                ExactMatchEval.greedyChat(Generator.withKvCache(weights, adapters, tok, task), tok, 0));
+                ExactMatchEval.greedyChat(Generator.withKvCache(weights, adapters, tok, task), tok, maxNewTokens));
     }
 
     /** Evaluates every task's test items. */

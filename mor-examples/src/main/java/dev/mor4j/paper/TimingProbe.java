@@ -21,14 +21,14 @@ import java.util.Map;
  * experiment's batch and length (seed 0, the grid's smallest learning rate), then its evaluation on the first
  * {@value #ITEMS_PER_TASK} test item(s) of each task, through the same code as the experiment's runs
  * ({@link MethodRun}). The timings are kept in {@value #FILE} of the output directory, with the settings they were
- * measured at, and reused by a rerun with the same model, tokenizer, batch and length.
+ * measured at, and reused by a rerun with the same model, tokenizer, batch, length and answer budget.
  */
 final class TimingProbe {
 
     /** The file in the output directory. */
     static final String FILE = "timing.json";
     /** Steps of a timing run: the first warms up, the others are timed. */
-    static final long STEPS = 3;
+    static final long STEPS = 5;
     /** Test items per task of a timing run's evaluation. */
     static final int ITEMS_PER_TASK = 1;
 
@@ -36,7 +36,7 @@ final class TimingProbe {
 
     /** The saved timings and what they were measured at. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
-    record Saved(String base, String tokenizer, int batch, int maxLen, List<MethodTiming> timings) {
+    record Saved(String base, String tokenizer, int batch, int maxLen, int maxNewTokens, List<MethodTiming> timings) {
     }
 
     private TimingProbe() {
@@ -53,7 +53,7 @@ final class TimingProbe {
         if (Files.isRegularFile(file)) {
             Saved saved = read(file);
             if (saved.base().equals(s.base()) && saved.tokenizer().equals(s.tokenizer()) && saved.batch() == s.batch()
-                    && saved.maxLen() == s.maxLen()) {
+                    && saved.maxLen() == s.maxLen() && saved.maxNewTokens() == s.maxNewTokens()) {
                 saved.timings().forEach(t -> known.put(t.method(), t));
             }
         }
@@ -68,7 +68,8 @@ final class TimingProbe {
                         Math.max(0, r.trainSeconds() - STEPS * r.secondsPerStep()), r.evalSetupSeconds(),
                         r.evalItemSeconds(), ITEMS_PER_TASK);
                 known.put(m.cliName(), t);
-                save(file, new Saved(s.base(), s.tokenizer(), s.batch(), s.maxLen(), new ArrayList<>(known.values())));
+                save(file, new Saved(s.base(), s.tokenizer(), s.batch(), s.maxLen(), s.maxNewTokens(),
+                        new ArrayList<>(known.values())));
             }
             err.printf(Locale.ROOT, "timing %-20s %,12d params  %7.3f s/step  setup %5.1f s  evaluation %5.1f s + %5.2f s"
                             + " per %d test item(s) per task%n", m.cliName(), t.trainableParameters(), t.secondsPerStep(),

@@ -40,7 +40,7 @@ class PaperCommandTest {
     static void makeTasks() {
         bench = tmp.resolve("bench");
         CliTestSupport.Run r = CliTestSupport.run(null, "make-tasks", "--out", bench.toString(), "--seed", "3",
-                "--train-per-task", "20", "--test-per-task", "2", "--pretrain-per-op", "10", "--min-word-count", "5");
+                "--train-per-task", "20", "--test-per-task", "1", "--pretrain-per-op", "10", "--min-word-count", "5");
         assertEquals(0, r.exitCode(), r.err());
     }
 
@@ -70,7 +70,7 @@ class PaperCommandTest {
             assertEquals(TASKS, names(run.get("exact_match")), method);
             for (String t : TASKS) {
                 double acc = run.get("accuracy").get(t).asDouble();
-                assertTrue(acc == 0 || acc == 0.5 || acc == 1, method + " " + t + ": 2 items give 0, 0.5 or 1");
+                assertTrue(acc == 0 || acc == 1, method + " " + t + ": one item is right or wrong");
             }
             boolean router = method.equals("mor-e8-r8") || method.equals("moelora-e2-r8");
             assertEquals(router, run.has("router"), method);
@@ -158,12 +158,15 @@ class PaperCommandTest {
         assertEquals(best, results.get("final_runs").get(0).get("lr").asDouble());
         assertTrue(Files.readString(out.resolve("report.md")).contains("## Learning-rate search"));
 
-        CliTestSupport.Run refused = paper(tmp.resolve("budget"), "--methods", "lora-r8", "--budget-minutes",
-                "0.0001");
+        byte[] before = Files.readAllBytes(out.resolve("results.json"));
+        byte[] timing = Files.readAllBytes(out.resolve("timing.json"));
+        CliTestSupport.Run refused = paper(out, "--methods", "lora-r8", "--lr-grid", "0.01,0.002", "--seeds", "3",
+                "--budget-minutes", "0.0001");
         assertEquals(MorCli.EXIT_INPUT, refused.exitCode());
-        assertTrue(refused.err().contains("more than --budget-minutes") && refused.err().contains("What would fit"),
-                refused.err());
-        assertFalse(Files.exists(tmp.resolve("budget/results.json")));
+        assertTrue(refused.err().contains("the plan has 2 runs to do (0 search, 2 final)"), refused.err());
+        assertTrue(refused.err().contains("more than --budget-minutes 0. What would fit"), refused.err());
+        assertArrayEquals(before, Files.readAllBytes(out.resolve("results.json")));
+        assertArrayEquals(timing, Files.readAllBytes(out.resolve("timing.json")), "the timing is reused, not measured again");
     }
 
     private static List<String> names(JsonNode node) {

@@ -17,7 +17,7 @@ class TimeBudgetTest {
 
     private static ExperimentSettings settings(long steps, int seeds, List<Double> grid, double budgetMinutes) {
         return new ExperimentSettings("tasks", "base", "tok", List.of("lora-r8", "mor-e8-r8"), seeds, steps, grid, 8,
-                64, 0, 0.1, budgetMinutes);
+                64, 0, 0, 0.1, budgetMinutes);
     }
 
     private static TimeBudget budget(ExperimentSettings s) {
