@@ -23,7 +23,7 @@ public record Claim(String claim, String paper, String ours, Verdict verdict) {
     public enum Verdict {
         REPRODUCED("reproduced"),
         NOT_REPRODUCED("not reproduced"),
-        INCONCLUSIVE("inconclusive (overlapping error bars)"),
+        INCONCLUSIVE("inconclusive (overlapping error bars, or a single seed)"),
         NOT_RUN("not run");
 
         private final String text;
