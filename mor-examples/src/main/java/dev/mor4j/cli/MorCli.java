@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         description = "Fine-tune LLaMA models with Mixture-of-Ranks (MoR), LoRA, DoRA and MoELoRA adapters.",
         subcommands = {FinetuneCommand.class, ForwardCommand.class, GenerateCommand.class, EvalCommand.class,
             MergeCommand.class, ExportLoraCommand.class, TokenizeCommand.class, EncodeCommand.class,
-            MakeTasksCommand.class, MakeBaseCommand.class, CommandLine.HelpCommand.class})
+            MakeTasksCommand.class, MakeBaseCommand.class, PaperCommand.class, CommandLine.HelpCommand.class})
 public final class MorCli {
 
     /** Exit code for errors in the user's input (files, keys, shapes, flags). */

@@ -33,7 +33,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  * {@code router.png} (the MoR paper's Fig. 7: mean router weight of each adapted module × expert, one panel per
  * source dataset, on one colour scale) and, for MoRE, {@code ranks.png} (the rank each task chose in each module).
  */
-final class TrainingPlots {
+public final class TrainingPlots {
 
     static {
         System.setProperty("java.awt.headless", "true");
@@ -92,6 +92,16 @@ final class TrainingPlots {
 
     /** Draws one heat map per dataset into a grid; the colour scale spans all of them. */
     static void router(RouterStats stats, Path png) {
+        router(stats, png, "tokens", "mean router weight over training");
+    }
+
+    /**
+     * Draws one heat map per dataset into a grid, on one colour scale.
+     *
+     * @param counted what {@link RouterStats#tokens} counts, named in each panel's title (e.g. {@code prompts})
+     * @param caption what the colour scale shows
+     */
+    public static void router(RouterStats stats, Path png, String counted, String caption) {
         List<String> datasets = stats.datasetNames();
         if (stats.isEmpty() || datasets.isEmpty()) {
             throw new MorException(png + ": no router statistics to plot");
@@ -132,7 +142,7 @@ final class TrainingPlots {
                 }
             }
             HeatMapChart chart = new HeatMapChartBuilder().width(PANEL_WIDTH).height(panelHeight)
-                    .title(String.format(Locale.ROOT, "%s (%,d tokens)", d, stats.tokens(d)))
+                    .title(String.format(Locale.ROOT, "%s (%,d %s)", d, stats.tokens(d), counted))
                     .xAxisTitle("expert").yAxisTitle("module").build();
             chart.getStyler().setMin(min).setMax(max).setShowValue(stats.experts() <= 12)
                     .setHeatMapValueDecimalPattern("0.00").setValueFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10))
@@ -153,7 +163,7 @@ final class TrainingPlots {
         for (int i = 0; i < panels.size(); i++) {
             g.drawImage(panels.get(i), (i % columns) * PANEL_WIDTH, (i / columns) * panelHeight, null);
         }
-        drawScale(g, colors, min, max, stats.experts(), 20, rows * panelHeight + 10, width - 40);
+        drawScale(g, colors, min, max, stats.experts(), 20, rows * panelHeight + 10, width - 40, caption);
         g.dispose();
         write(grid, png);
     }
@@ -163,7 +173,7 @@ final class TrainingPlots {
      * ({@link RankSelection#shortName}, e.g. {@code 0.gate}), each cell coloured by, and labelled with, the rank
      * {@code r_k*} that task uses there; the colour bar spans the rank experts {@code r_1 … r_K}.
      */
-    static void ranks(RankSelection selection, Path png) {
+    public static void ranks(RankSelection selection, Path png) {
         List<String> modules = selection.modules();
         List<String> tasks = selection.tasks();
         int[] experts = selection.rankExperts();
@@ -204,11 +214,11 @@ final class TrainingPlots {
 
     /** The shared colour scale under the panels: a gradient from {@code min} to {@code max}. */
     private static void drawScale(Graphics2D g, Color[] colors, double min, double max, int experts, int x, int y,
-            int width) {
+            int width, String what) {
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 13));
         g.setColor(Color.BLACK);
         String caption = String.format(Locale.ROOT,
-                "mean router weight over training (uniform = 1/%d = %.3f):   %.3f", experts, 1.0 / experts, min);
+                "%s (uniform = 1/%d = %.3f):   %.3f", what, experts, 1.0 / experts, min);
         g.drawString(caption, x, y + 17);
         int barX = x + g.getFontMetrics().stringWidth(caption) + 8;
         String maxLabel = String.format(Locale.ROOT, "%.3f", max);
