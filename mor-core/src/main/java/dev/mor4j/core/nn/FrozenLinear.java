@@ -166,6 +166,21 @@ public final class FrozenLinear {
         return (long) inFeatures() * outFeatures();
     }
 
+    /**
+     * Block {@code i}'s transposed weight {@code [d_in, d_out_i]} in the type it is held in (the whole transposed
+     * weight, {@code i = 0}, when held whole), for eager products: the held array itself, not to be modified or
+     * closed. Block {@code i} holds output rows {@code Σ_{j<i} d_out_j} up to {@code Σ_{j≤i} d_out_j} of {@code W}.
+     */
+    public INDArray storedBlockTransposed(int i) {
+        if (blocksT != null) {
+            return blocksT[i];
+        }
+        if (i != 0) {
+            throw new IndexOutOfBoundsException(name + " is held whole: block " + i + " of 1");
+        }
+        return weightT;
+    }
+
     /** The parameters of the largest block: what is widened at once ({@link #parameters()} when held whole). */
     public long largestBlockParameters() {
         if (blocksT == null) {

@@ -112,15 +112,18 @@ public final class LlamaGraph {
     /** The decoder layers this graph computes: {@code [firstLayer, endLayer)}; all of them unless a segment. */
     private final int firstLayer;
     private final int endLayer;
+    /** Where a segment that ends at the last layer stops: the head and loss, or the final norm's output. */
+    private final SegmentEnd segmentEnd;
 
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
             GraphKind kind, int firstLayer, int endLayer) {
-        this(weights, adapters, adapterWeights, Map.of(), kind, firstLayer, endLayer);
+        this(weights, adapters, adapterWeights, Map.of(), kind, firstLayer, endLayer, SegmentEnd.HEAD);
     }
 
     private LlamaGraph(LlamaWeights weights, Map<String, AdapterLayer> adapters, Map<String, INDArray> adapterWeights,
-            Map<String, INDArray> trainableBase, GraphKind kind, int firstLayer, int endLayer) {
+            Map<String, INDArray> trainableBase, GraphKind kind, int firstLayer, int endLayer, SegmentEnd segmentEnd) {
         this.weights = weights;
+        this.segmentEnd = segmentEnd;
         this.trainableBase = trainableBase;
         this.firstLayer = firstLayer;
         this.endLayer = endLayer;
@@ -130,7 +133,8 @@ public final class LlamaGraph {
         sd.setArrayHolders(new SingleThreadArrayHolder(), new SingleThreadArrayHolder(), false);
         this.adapters = adapters;
         this.kind = kind;
-        this.withLoss = kind.hasLoss() && endLayer == weights.config().numHiddenLayers();
+        this.withLoss = kind.hasLoss() && endLayer == weights.config().numHiddenLayers()
+                && segmentEnd == SegmentEnd.HEAD;
         this.causalBlocks = kind.training() && !kind.caches();
         this.adapterContext = new AdapterContext(sd, adapterWeights, kind.training());
         adapterContext.setAdaptedModules(Math.max(1, adapters.size()));
@@ -166,6 +170,16 @@ public final class LlamaGraph {
      */
     public static LlamaGraph segment(LlamaWeights weights, Map<String, AdapterLayer> adapters,
             Map<String, INDArray> adapterWeights, int firstLayer, int endLayer, GraphKind kind) {
+        return segment(weights, adapters, adapterWeights, firstLayer, endLayer, kind, SegmentEnd.HEAD);
+    }
+
+    /**
+     * As {@link #segment(LlamaWeights, Map, Map, int, int, GraphKind)}; with {@link SegmentEnd#FINAL_NORM} a segment
+     * that ends at the last layer stops after the final norm and ends as the other segments do ({@link #HIDDEN_OUT},
+     * {@link #GRAD_OUT}, {@link #AUX_LOSS}): the LM head and the loss are computed outside the graph.
+     */
+    public static LlamaGraph segment(LlamaWeights weights, Map<String, AdapterLayer> adapters,
+            Map<String, INDArray> adapterWeights, int firstLayer, int endLayer, GraphKind kind, SegmentEnd end) {
         int layers = weights.config().numHiddenLayers();
         if (firstLayer < 0 || endLayer > layers || firstLayer >= endLayer) {
             throw new IllegalArgumentException("a segment needs 0 ≤ first < end ≤ " + layers + "; got [" + firstLayer
@@ -174,7 +188,7 @@ public final class LlamaGraph {
         if (kind != GraphKind.TRAINING && kind != GraphKind.INFERENCE) {
             throw new IllegalArgumentException("a segment is TRAINING or INFERENCE; got " + kind);
         }
-        return new LlamaGraph(weights, adapters, adapterWeights, kind, firstLayer, endLayer);
+        return new LlamaGraph(weights, adapters, adapterWeights, Map.of(), kind, firstLayer, endLayer, end);
     }
 
     /**
@@ -199,7 +213,8 @@ public final class LlamaGraph {
     public static LlamaGraph fullTraining(LlamaWeights weights, Map<String, INDArray> base, boolean withLoss) {
         TrainableBase.check(weights.config(), base, weights.dataType(), "full fine-tuning weights");
         return new LlamaGraph(weights, Map.of(), Map.of(), base,
-                withLoss ? GraphKind.TRAINING : GraphKind.TRAINING_LOGITS, 0, weights.config().numHiddenLayers());
+                withLoss ? GraphKind.TRAINING : GraphKind.TRAINING_LOGITS, 0, weights.config().numHiddenLayers(),
+                SegmentEnd.HEAD);
     }
 
     /**
@@ -216,7 +231,8 @@ public final class LlamaGraph {
                     + ", " + endLayer + ")");
         }
         TrainableBase.check(weights.config(), base, weights.dataType(), "full fine-tuning weights");
-        return new LlamaGraph(weights, Map.of(), Map.of(), base, GraphKind.TRAINING, firstLayer, endLayer);
+        return new LlamaGraph(weights, Map.of(), Map.of(), base, GraphKind.TRAINING, firstLayer, endLayer,
+                SegmentEnd.HEAD);
     }
 
     /** The placeholder of layer {@code l}'s key cache {@code [B, n_kv, C, hd]} of capacity C (DECODE mode). */
@@ -295,6 +311,10 @@ public final class LlamaGraph {
         }
         x = rmsNorm("model.norm", x, weights.finalNorm());
         x = sd.identity("hidden." + c.numHiddenLayers(), x);
+        if (segmentEnd == SegmentEnd.FINAL_NORM) {
+            defineSegmentOutput(x);
+            return;
+        }
         // With a loss, the logits of every position come from a copy of x without a gradient path and are computed
         // only when asked for: the loss runs the head on the labelled positions alone and gives its gradient with
         // respect to x directly instead of through the log-softmax over the vocabulary (LabelledLoss).

@@ -2,6 +2,7 @@ package dev.mor4j.llama.train;
 
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.adapter.AdapterContext;
+import dev.mor4j.core.nn.FrozenLinear;
 import dev.mor4j.core.nn.GradFunctions;
 import dev.mor4j.core.nn.SessionMemory;
 import dev.mor4j.core.train.DropoutMasks;
@@ -13,6 +14,7 @@ import dev.mor4j.llama.adapter.LlamaAdapters;
 import dev.mor4j.llama.model.GraphKind;
 import dev.mor4j.llama.model.LlamaGraph;
 import dev.mor4j.llama.model.LlamaWeights;
+import dev.mor4j.llama.model.SegmentEnd;
 import dev.mor4j.llama.model.TrainableBase;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,6 +28,7 @@ import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -34,17 +37,20 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * layer, {@code L × [B·T, H]}, are kept between the passes, instead of every activation of every layer.
  *
  * <p>Each layer {@code l} is its own graph ({@link LlamaGraph#segment}): layer 0 begins with the embedding, the
- * last layer ends with the final norm, the LM head and the loss. With {@code x_0} the embeddings and
- * {@code x_{l+1} = f_l(x_l)}:
+ * last layer ends with the final norm ({@link SegmentEnd#FINAL_NORM}). With {@code x_0} the embeddings,
+ * {@code x_{l+1} = f_l(x_l)} and {@code x_L} the normed output of the last layer:
  * <ol>
- *   <li>forward, no gradients: {@code x_1 … x_{L-1}} from segments {@code 0 … L-2}, each output kept;</li>
+ *   <li>forward, no gradients: {@code x_1 … x_L} from segments {@code 0 … L-1}, each output kept;</li>
+ *   <li>the loss and {@code g_L = ∂loss/∂x_L} from the frozen LM head, outside the graphs, one vocabulary block at a
+ *       time ({@link BlockwiseHeadLoss}), so that the head's {@code [labelled, V]} arrays are never whole and never
+ *       live beside a layer's activations;</li>
  *   <li>backward, from the last layer down: segment {@code l} recomputes {@code f_l(x_l)} and differentiates
- *       {@code total_l = Σ f_l(x_l) ⊙ g_{l+1} + aux_l} (the last segment: the loss plus its auxiliary losses),
- *       which gives its adapters' gradients and {@code g_l = ∂loss/∂x_l} (chain rule), passed to layer
- *       {@code l-1}.</li>
+ *       {@code total_l = Σ f_l(x_l) ⊙ g_{l+1} + aux_l}, which gives its adapters' gradients and
+ *       {@code g_l = ∂loss/∂x_l} (chain rule), passed to layer {@code l-1}.</li>
  * </ol>
  * The gradients are those of the whole graph ({@link SameDiffGradients} over {@link LlamaAdapters#graph}); the
- * cost is one more forward pass of every layer but the last. With 16-bit resident weights
+ * cost is one more forward pass of every layer (of every layer but the last for full fine-tuning, whose last
+ * segment ends in the loss, as its head trains). With 16-bit resident weights
  * ({@link dev.mor4j.core.nn.FrozenLinear#resident}) only one layer's weights are ever widened to float32 at a time.
  * All segments share one array cache ({@link SessionMemory#shareCache}), so the memory of one layer's
  * activations is reused by the next.
@@ -65,6 +71,11 @@ public final class LayerwiseGradients implements GradientSource {
     private final Map<String, INDArray> arrays; // trainable name → the array every graph reads
     private final SameDiffGradients.BatchSupplier batches;
     private final long seed;
+    /**
+     * The frozen LM head, computed outside the graphs one vocabulary block at a time ({@link BlockwiseHeadLoss});
+     * null when the last segment ends in the loss itself (full fine-tuning, whose head trains).
+     */
+    private final BlockwiseHeadLoss head;
     private SameDiffGradients.OutputListener outputListener;
 
     /**
@@ -77,8 +88,9 @@ public final class LayerwiseGradients implements GradientSource {
     public LayerwiseGradients(LlamaWeights weights, LlamaAdapters adapters, long seed,
             SameDiffGradients.BatchSupplier batches) {
         this(weights.config().numHiddenLayers(),
-                l -> LlamaGraph.segment(weights, adapters.layers(), adapters.weights(), l, l + 1, GraphKind.TRAINING),
-                adapters.weights().keySet(), seed, batches);
+                l -> LlamaGraph.segment(weights, adapters.layers(), adapters.weights(), l, l + 1, GraphKind.TRAINING,
+                        SegmentEnd.FINAL_NORM),
+                adapters.weights().keySet(), weights.linear("lm_head"), seed, batches);
     }
 
     /**
@@ -89,11 +101,12 @@ public final class LayerwiseGradients implements GradientSource {
     public LayerwiseGradients(LlamaWeights weights, TrainableBase base, long seed,
             SameDiffGradients.BatchSupplier batches) {
         this(weights.config().numHiddenLayers(), l -> LlamaGraph.fullSegment(weights, base.weights(), l, l + 1),
-                base.weights().keySet(), seed, batches);
+                base.weights().keySet(), null, seed, batches);
     }
 
-    private LayerwiseGradients(int layers, IntFunction<LlamaGraph> segmentOf, Set<String> trainableKeys, long seed,
-            SameDiffGradients.BatchSupplier batches) {
+    private LayerwiseGradients(int layers, IntFunction<LlamaGraph> segmentOf, Set<String> trainableKeys,
+            FrozenLinear head, long seed, SameDiffGradients.BatchSupplier batches) {
+        this.head = head == null ? null : new BlockwiseHeadLoss(head);
         this.segments = new ArrayList<>(layers);
         this.trainables = new ArrayList<>(layers);
         this.routerOutputs = new ArrayList<>();
@@ -178,8 +191,9 @@ public final class LayerwiseGradients implements GradientSource {
         Map<String, INDArray> feeds = batch.placeholders();
         long rows = feeds.get(LlamaGraph.INPUT_IDS).length();
         int layers = segments.size();
-        INDArray[] inputs = new INDArray[layers]; // inputs[l]: [B·T, H] entering layer l (l ≥ 1)
-        for (int l = 0; l + 1 < layers; l++) {
+        INDArray[] inputs = new INDArray[layers + 1]; // inputs[l]: [B·T, H] entering layer l (l ≥ 1); [L]: normed
+        int forwardEnd = head == null ? layers - 1 : layers; // the segments run forward before the backward pass
+        for (int l = 0; l < forwardEnd; l++) {
             Map<String, INDArray> masks = masksOf(l, rows, step, microBatch);
             Map<String, INDArray> f = feedsOf(l, feeds, masks, inputs[l], null);
             inputs[l + 1] = SessionMemory.output(segments.get(l).sd(), f, LlamaGraph.HIDDEN_OUT).get(LlamaGraph.HIDDEN_OUT);
@@ -189,11 +203,17 @@ public final class LayerwiseGradients implements GradientSource {
         Map<String, INDArray> routerValues = new HashMap<>();
         double loss = 0;
         INDArray upstream = null; // [B·T, H]: ∂loss/∂(output of layer l)
+        if (head != null) {
+            BlockwiseHeadLoss.Result r = head.compute(inputs[layers], feeds);
+            inputs[layers].close();
+            loss = r.loss();
+            upstream = r.gradient();
+        }
         for (int l = layers - 1; l >= 0; l--) {
             LlamaGraph seg = segments.get(l);
             boolean last = l == layers - 1;
             List<String> outputs = new ArrayList<>(seg.adapterContext().routerOutputs().values());
-            String lossName = last ? LlamaGraph.TOTAL_LOSS : seg.sd().hasVariable(LlamaGraph.AUX_LOSS) ? LlamaGraph.AUX_LOSS : null;
+            String lossName = last && head == null ? LlamaGraph.TOTAL_LOSS : seg.sd().hasVariable(LlamaGraph.AUX_LOSS) ? LlamaGraph.AUX_LOSS : null;
             if (lossName != null) {
                 outputs.add(lossName);
             }
@@ -243,7 +263,21 @@ public final class LayerwiseGradients implements GradientSource {
      */
     private Map<String, INDArray> masksOf(int l, long rows, long step, int microBatch) {
         AdapterContext ctx = segments.get(l).adapterContext();
-        return DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, seed, step, microBatch);
+        SameDiff sd = segments.get(l).sd();
+        Map<String, INDArray> masks = DropoutMasks.fill(ctx.dropoutMasks(), ctx.dropoutRates(), rows, seed, step,
+                microBatch);
+        // in the placeholders' type: fed a FLOAT mask, a DOUBLE graph's session casts it and keeps the cast in its
+        // array cache, which closing the mask after the pass then breaks
+        masks.replaceAll((name, m) -> {
+            DataType type = sd.getVariable(name).dataType();
+            if (m.dataType() == type) {
+                return m;
+            }
+            INDArray cast = m.castTo(type);
+            m.close();
+            return cast;
+        });
+        return masks;
     }
 
     /**

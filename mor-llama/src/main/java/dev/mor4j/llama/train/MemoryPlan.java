@@ -21,14 +21,21 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   widened      = 4 · (parameters of one layer's projections), 0 for an F32 checkpoint   (its float32 weights)
  *   head(m)      = 4 · c_V · m · V + (4 · V_b · H if lm_head is 16-bit)           logits, exp and the loss's gradient
  *   jvm          = the Java heap's maximum + 0.4 GB                               (the JVM and native libraries)
+ *   blocks(m)    = 4 · (c_B · m · V_b + 4 · m · H + n · H) + (4 · V_b · H if lm_head is 16-bit)   the head by blocks
  *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(m) + jvm
- *   with recomputation:     weights + adapters + L · 4 · n · H + layer(n) + widened + head(m) + 2 · 4 · n · H + jvm
+ *   with recomputation:     weights + adapters + (L + 1) · 4 · n · H + max(layer(n) + widened, blocks(m))
+ *                           + 2 · 4 · n · H + jvm
  * </pre>
+ * With recomputation the frozen LM head runs outside the layers' graphs, one vocabulary block at a time
+ * ({@link BlockwiseHeadLoss}), after the forward pass and before the backward pass, so its arrays never live beside
+ * a layer's; {@code c_B} = {@value #C_BLOCK} {@code [m, V_b]} arrays.
  * where {@code m ≤ n} is the most labelled positions a micro-batch can hold (the loss runs the head on those only,
  * see {@link dev.mor4j.llama.model.LlamaGraph}): the sum of the {@code B} largest label counts of the examples, at
  * most {@code n}; and {@code V_b} is the vocabulary of the largest block a 16-bit head is held in
  * ({@link LlamaWeights#HEAD_BLOCK_PARAMETERS}), widened one block at a time.
- * Full fine-tuning ({@link #fullFineTuning}) trains every base weight in float32: {@code adapters} is then
+ * Full fine-tuning ({@link #fullFineTuning}) trains every base weight in float32 (with recomputation its last
+ * segment holds the head and the loss, as without: {@code layer(n) + widened + head(m)} in place of the maximum,
+ * and {@code L} layer inputs): {@code adapters} is then
  * {@code 5 · 4 · P} for all {@code P} parameters (16 bytes per parameter for the weights, their gradients and AdamW's
  * two moments, and 4 for the step's gradient sum), {@code widened} is 0 (the graph reads the float32 copies, not the
  * held weights, which stay in memory as loaded), {@code head(m)} adds the LM head's gradient {@code 4 · V · H} and the
@@ -72,6 +79,8 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
      * {@code n} labelled positions: counted for every position of the micro-batch, the most there can be.
      */
     public static final double C_VOCAB = 7;
+    /** {@code [m, V_b]} arrays of the head computed one vocabulary block at a time (logits, their maximum, exp). */
+    public static final double C_BLOCK = 2;
 
     /** Headroom on top of the estimate for fragmentation and small arrays. */
     static final double MARGIN = 1.10;
@@ -150,8 +159,17 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
                         : lmHead.storedType() != weights.dataType() ? 4.0 * lmHead.largestBlockParameters() : 0);
         int layers = c.numHiddenLayers();
         long whole = (long) (MARGIN * (layers * (layer + widened) + head));
-        long recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
-                + 2 * 4 * n * c.hiddenSize()));
+        long recompute;
+        if (trainsBase) { // the last segment ends in the loss, the head inside it
+            recompute = (long) (MARGIN * (layers * 4 * n * c.hiddenSize() + layer + widened + head
+                    + 2 * 4 * n * c.hiddenSize()));
+        } else { // the head outside the graphs, one vocabulary block at a time (BlockwiseHeadLoss)
+            double blockRows = (double) lmHead.largestBlockParameters() / c.hiddenSize(); // V_b
+            double blockwiseHead = 4 * (C_BLOCK * m * blockRows + 4 * m * c.hiddenSize() + n * c.hiddenSize())
+                    + (lmHead.storedType() != weights.dataType() ? 4.0 * lmHead.largestBlockParameters() : 0);
+            recompute = (long) (MARGIN * ((layers + 1) * 4 * n * c.hiddenSize() + Math.max(layer + widened,
+                    blockwiseHead) + 2 * 4 * n * c.hiddenSize()));
+        }
         MemoryLimit limit = MemoryLimit.ofProcess();
         return new MemoryPlan(weightBytes, adapterBytes, whole, recompute, MemoryLimit.jvmBytes(), limit.bytes(),
                 limit.source(), trainsBase);

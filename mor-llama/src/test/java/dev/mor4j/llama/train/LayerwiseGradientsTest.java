@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
@@ -39,11 +40,15 @@ class LayerwiseGradientsTest {
 
     /** @param tolerance the largest difference allowed, relative to each gradient's largest entry */
     private static void assertSameGradients(AdapterConfig config, String model, Batch batch, double tolerance) {
-        LlamaWeights weights = LlamaModel.load(TestData.model(model)).weights();
+        LlamaWeights weights = LlamaModel.load(TestData.model(model)).weights().castTo(DataType.DOUBLE);
         LlamaAdapters whole = LlamaAdapters.create(weights, config, 3);
         whole.weights().forEach((k, v) -> {
             if (k.endsWith("lora_B.weight")) {
                 v.assign(org.nd4j.linalg.factory.Nd4j.rand(SEED, v.shape()).subi(0.5).muli(0.1)); // dA ≠ 0
+            } else if (k.contains("mor_omega")) {
+                // experts that differ: with Ω all ones every expert is the shared LoRA, the router's exact gradient
+                // is 0 and what either path computes for it is rounding noise
+                v.assign(org.nd4j.linalg.factory.Nd4j.rand(SEED + 1, v.shape()).subi(0.5).muli(0.5).addi(1));
             }
         });
         LlamaAdapters layered = LlamaAdapters.of(weights, config, copies(whole.weights()), "copy");
@@ -107,29 +112,53 @@ class LayerwiseGradientsTest {
         assertSameGradients(more, "tiny-llama-f32", GoldenBatch.golden().withTaskIds(new long[] {2, 0}), 1e-5);
         AdapterConfig m = MoreFineTuneTest.more(0.05, List.of("a", "b", "c"));
         AdapterConfig noAlignment = m.toBuilder().taskLossWeight(0.0).build();
-        assertSameGradients(noAlignment, "tiny-llama-f32", GoldenBatch.golden().withTaskIds(new long[] {2, 0}), 0.0);
+        assertSameGradients(noAlignment, "tiny-llama-f32", GoldenBatch.golden().withTaskIds(new long[] {2, 0}), 1e-12);
     }
 
-    /** Three AdamW steps with gradient accumulation reach the same adapter weights with and without recomputation. */
+    /**
+     * Three AdamW steps with gradient accumulation take the same steps with and without recomputation, in float32 as
+     * training runs: every step's loss and gradient norm agree within 1e-6 relative. The weights after the steps are
+     * compared to 1e-4 of each array's largest entry, not 1e-6: the two paths compute the LM head's softmax in a
+     * different order (whole, and one vocabulary block at a time), so their gradients differ by float32 rounding, and
+     * AdamW divides each gradient entry by its own running magnitude, which turns a rounding difference in an entry
+     * near zero into a difference of a fraction of the learning rate. In float64 the gradients agree to 1e-14 (the
+     * tests above).
+     */
     @Test
-    void fineTuningWithRecomputationReachesTheSameWeights() {
+    void fineTuningWithRecomputationTakesTheSameSteps() {
         List<dev.mor4j.llama.data.EncodedExample> sample = TrainFixtures.sample(64);
-        Map<String, INDArray> off = fineTune(Recompute.OFF, sample);
-        Map<String, INDArray> on = fineTune(Recompute.ON, sample);
+        List<dev.mor4j.core.train.StepMetrics> offSteps = new ArrayList<>();
+        List<dev.mor4j.core.train.StepMetrics> onSteps = new ArrayList<>();
+        Map<String, INDArray> off = fineTune(Recompute.OFF, sample, offSteps);
+        Map<String, INDArray> on = fineTune(Recompute.ON, sample, onSteps);
+        assertEquals(3, offSteps.size());
+        assertEquals(3, onSteps.size());
+        for (int i = 0; i < 3; i++) {
+            double loss = offSteps.get(i).loss();
+            double norm = offSteps.get(i).gradNorm();
+            assertEquals(loss, onSteps.get(i).loss(), 1e-6 * Math.abs(loss), "loss at step " + i);
+            assertEquals(norm, onSteps.get(i).gradNorm(), 1e-6 * Math.abs(norm), "gradient norm at step " + i);
+        }
         for (String k : off.keySet()) {
             double scale = Math.max(off.get(k).amaxNumber().doubleValue(), 1e-30);
             double rel = TestData.maxAbsDiff(off.get(k), on.get(k)) / scale;
-            assertTrue(rel <= 1e-6, k + ": relative difference " + rel);
+            assertTrue(rel <= 1e-4, k + ": relative difference " + rel);
         }
     }
 
-    private static Map<String, INDArray> fineTune(Recompute recompute, List<dev.mor4j.llama.data.EncodedExample> data) {
-        LlamaAdapters mor = LlamaAdapters.create(TrainFixtures.model().weights(), TrainFixtures.mor(0.05), 42);
+    private static Map<String, INDArray> fineTune(Recompute recompute, List<dev.mor4j.llama.data.EncodedExample> data,
+            List<dev.mor4j.core.train.StepMetrics> steps) {
+        // experts that differ from the start (omega_init random): with Ω all ones the router's exact gradient at the
+        // first step is 0, and AdamW would turn either path's rounding noise in it into a full step
+        AdapterConfig config = TrainFixtures.mor(0.05).toBuilder().omegaInit(dev.mor4j.core.adapter.OmegaInit.RANDOM)
+                .build();
+        LlamaAdapters mor = LlamaAdapters.create(TrainFixtures.model().weights(), config, 42);
         dev.mor4j.core.train.TrainConfig cfg = dev.mor4j.core.train.TrainConfig.builder().learningRate(1e-2).maxSteps(3)
                 .gradientAccumulationSteps(2).seed(5).build();
         List<String> messages = new ArrayList<>();
         LlamaFineTune ft = LlamaFineTune.builder(TrainFixtures.model(), mor, data).trainConfig(cfg)
-                .options(FineTuneOptions.defaults().withBatchSize(2)).recompute(recompute).messages(messages::add).build();
+                .options(FineTuneOptions.defaults().withBatchSize(2)).recompute(recompute).messages(messages::add)
+                .listener(steps::add).build();
         assertEquals(recompute == Recompute.ON, ft.recomputing());
         ft.train();
         assertTrue(messages.get(1).startsWith("memory plan: "), messages.toString());
