@@ -28,7 +28,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Layer-by-layer gradients with recomputation equal the whole graph's: same loss, same gradient of every adapter
- * weight (≤ 1e-6 relative to the gradient's largest entry), with dropout and with a router's auxiliary loss.
+ * weight (≤ 1e-6 relative to the gradient's largest entry), with dropout and with a router's auxiliary loss. The
+ * gradient comparisons run in float64, where the two paths differ only by the order of their sums (the LM head's
+ * softmax whole or one vocabulary block at a time); in float32, as training runs, the fine-tuning test compares them.
  */
 class LayerwiseGradientsTest {
 
