@@ -30,6 +30,7 @@ import org.nd4j.autodiff.samediff.VariableType;
 import org.nd4j.autodiff.samediff.api.OutAndGrad;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The loss and adapter gradients of a micro-batch computed one decoder layer at a time, with each layer's
@@ -187,6 +188,10 @@ public final class LayerwiseGradients implements GradientSource {
 
     @Override
     public StepResult compute(long step, int microBatch) {
+        // What the previous micro-batch left to the garbage collector (its gradients, router weights, the optimizer's
+        // temporaries) holds memory outside the heap until a collection; with a heap that hardly fills, that is rarely,
+        // and a LLaMA-3-8B run grew by 0.2 GB a step. A collection per micro-batch costs milliseconds against seconds.
+        Nd4j.getMemoryManager().invokeGc();
         SameDiffGradients.Batch batch = batches.batch(step, microBatch);
         Map<String, INDArray> feeds = batch.placeholders();
         long rows = feeds.get(LlamaGraph.INPUT_IDS).length();
