@@ -54,7 +54,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * <p>The limit is the process's {@link MemoryLimit}. Against measurements (docs/benchmarks.md, "Full-size
  * checkpoints"): LLaMA-2-7B in BF16 at 512 tokens with recomputation, plan 19.32 GB, measured peak 17.93 GB
- * resident; 2-layer LLaMA-2-7B and LLaMA-3-8B shapes, plan 6.46 and 11.63 GB, measured 3.97 and 7.87 GB.
+ * resident; LLaMA-3-8B in BF16 at 512 tokens with recomputation and the blockwise head, plan 21.20 GB, measured
+ * 20.21 GB resident (20.33 GB RSS); 2-layer LLaMA-2-7B and LLaMA-3-8B shapes (head inside the graph), plan 6.46
+ * and 11.63 GB, measured 3.97 and 7.87 GB.
  *
  * @param weightBytes          frozen weights as held, with the rotary tables
  * @param adapterBytes         adapters, gradients and AdamW state
