@@ -276,9 +276,10 @@ public final class LlamaGraph {
         SDVariable b = bt.get(SDIndex.interval(0, 1)); // [1]
         SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
 
-        INDArray[] tables = weights.rotaryTables(); // 2 × [positions, hd], shared by every graph of these weights
-        SDVariable cos = sd.gather(sd.constant("rope.cos", tables[0].castTo(dt)), pos, 0); // [T, hd] or [B·T, hd]
-        SDVariable sin = sd.gather(sd.constant("rope.sin", tables[1].castTo(dt)), pos, 0); // [T, hd] or [B·T, hd]
+        SDVariable invFreq = sd.constant("rope.inv_freq", weights.rotaryInverseFrequencies()); // [1, hd] FLOAT
+        SDVariable[] cosSin = RotaryTables.define(sd, pos, invFreq, dt); // 2 × [T, hd] or [B·T, hd]
+        SDVariable cos = cosSin[0]; // [T, hd] or [B·T, hd]
+        SDVariable sin = cosSin[1]; // [T, hd] or [B·T, hd]
         RotaryEmbedding rope = new RotaryEmbedding(sd, cos, sin, b, t, c.headDim(), dt);
 
         SDVariable x; // [B·T, H]

@@ -45,7 +45,7 @@ public final class LlamaWeights {
     private final INDArray[] postAttentionNorm; // L × [H]
     private final INDArray finalNorm; // [H]
     private final Map<String, FrozenLinear> linears; // "model.layers.{l}.{proj}" and "lm_head"
-    private INDArray[] rotaryTables; // {cos, sin}, each [max_position_embeddings, hd]; made on first use
+    private INDArray rotaryInverseFrequencies; // [1, hd] FLOAT; made on first use
 
     private LlamaWeights(LlamaConfig config, DataType computeType, INDArray embedTokens, INDArray[] inputNorm,
             INDArray[] postAttentionNorm, INDArray finalNorm, Map<String, FrozenLinear> linears) {
@@ -240,7 +240,7 @@ public final class LlamaWeights {
         m.put("lm_head", FrozenLinear.resident("lm_head", linears.get("lm_head").storedWeight(), computeType,
                 maxBlockParameters));
         LlamaWeights w = new LlamaWeights(config, computeType, embedTokens, inputNorm, postAttentionNorm, finalNorm, m);
-        w.rotaryTables = rotaryTables;
+        w.rotaryInverseFrequencies = rotaryInverseFrequencies;
         return w;
     }
 
@@ -258,18 +258,16 @@ public final class LlamaWeights {
     }
 
     /**
-     * The cosine and sine tables of the config's rotary embedding ({@link RotaryTables}) for every position up to
-     * {@code max_position_embeddings}, in the compute type: computed once and shared by every graph built on these
-     * weights (LLaMA 3.1's 131072 positions take 64 MB per table).
+     * The config's rotary inverse frequencies, scaled and repeated twice ({@link RotaryTables#repeatedInverseFrequencies}),
+     * from which every graph built on these weights computes the cos/sin rows of its positions.
      *
-     * @return {cos, sin}, each {@code [max_position_embeddings, hd]}
+     * @return {@code [1, hd]} FLOAT, shared: do not modify
      */
-    public synchronized INDArray[] rotaryTables() {
-        if (rotaryTables == null) {
-            INDArray[] t = RotaryTables.build(config.maxPositionEmbeddings(), config);
-            rotaryTables = new INDArray[] {t[0].castTo(computeType), t[1].castTo(computeType)};
+    public synchronized INDArray rotaryInverseFrequencies() {
+        if (rotaryInverseFrequencies == null) {
+            rotaryInverseFrequencies = RotaryTables.repeatedInverseFrequencies(config);
         }
-        return rotaryTables.clone();
+        return rotaryInverseFrequencies;
     }
 
     /** {@code [V, H]}, in the type it is held in (16-bit for a 16-bit checkpoint, else the compute type). */

@@ -15,7 +15,6 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * intermediate size {@code I}, query heads {@code h}, vocabulary {@code V}, {@code L} layers and 4-byte floats:
  * <pre>
  *   weights      = the frozen arrays as held (2 bytes per parameter for BF16/F16 checkpoints, 4 for F32)
- *                  + the rotary tables 2 · max_position_embeddings · head_dim · 4
  *   adapters     = 5 · 4 · trainable parameters   (weights, the pass's gradients, their running sum, AdamW m and v)
  *   layer(n)     = 4 · (c_H · n · H + c_I · n · I + c_S · B · h · T²)            one layer's activations kept for backward
  *   widened      = 4 · (parameters of one layer's projections), 0 for an F32 checkpoint   (its float32 weights)
@@ -58,7 +57,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * 20.21 GB resident (20.33 GB RSS); 2-layer LLaMA-2-7B and LLaMA-3-8B shapes (head inside the graph), plan 6.46
  * and 11.63 GB, measured 3.97 and 7.87 GB.
  *
- * @param weightBytes          frozen weights as held, with the rotary tables
+ * @param weightBytes          frozen weights as held
  * @param adapterBytes         adapters, gradients and AdamW state
  * @param activationBytes      activations without recomputation (all layers, the head, and widened weights)
  * @param recomputeBytes       activations with recomputation (layer inputs, one layer, the head)
@@ -131,7 +130,7 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
     private static MemoryPlan plan(LlamaWeights weights, long trainableParameters, int batchSize, int seqLen,
             long labelledPositions, boolean trainsBase) {
         LlamaConfig c = weights.config();
-        long weightBytes = 2L * c.maxPositionEmbeddings() * c.headDim() * 4;
+        long weightBytes = 0;
         long layerParams = 0;
         boolean sixteen = false;
         for (String name : weights.linearNames()) {
