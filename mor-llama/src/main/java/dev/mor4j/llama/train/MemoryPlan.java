@@ -22,12 +22,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *   jvm          = the Java heap's maximum + 0.4 GB                               (the JVM and native libraries)
  *   blocks(m)    = 4 · (c_B · m · V_b + 4 · m · H + n · H) + (4 · V_b · H if lm_head is 16-bit)   the head by blocks
  *   without recomputation:  weights + adapters + L · (layer(n) + widened) + head(m) + jvm
- *   with recomputation:     weights + adapters + (L + 1) · 4 · n · H + max(layer(n) + widened, blocks(m))
+ *   with recomputation:     weights + adapters + (L + 1) · 4 · n · H + layer(n) + widened + blocks(m)
  *                           + 2 · 4 · n · H + jvm
  * </pre>
  * With recomputation the frozen LM head runs outside the layers' graphs, one vocabulary block at a time
- * ({@link BlockwiseHeadLoss}), after the forward pass and before the backward pass, so its arrays never live beside
- * a layer's; {@code c_B} = {@value #C_BLOCK} {@code [m, V_b]} arrays.
+ * ({@link BlockwiseHeadLoss}), after the forward pass and before the backward pass, so the head's {@code [m, V]}
+ * arrays never exist whole; its buffers (one widened block, {@code c_B} = {@value #C_BLOCK} {@code [m, V_b]} arrays
+ * and the {@code [m, H]} rows) are kept from step to step and so live beside a layer's arrays.
  * where {@code m ≤ n} is the most labelled positions a micro-batch can hold (the loss runs the head on those only,
  * see {@link dev.mor4j.llama.model.LlamaGraph}): the sum of the {@code B} largest label counts of the examples, at
  * most {@code n}; and {@code V_b} is the vocabulary of the largest block a 16-bit head is held in
@@ -168,8 +169,9 @@ public record MemoryPlan(long weightBytes, long adapterBytes, long activationByt
             double blockRows = (double) lmHead.largestBlockParameters() / c.hiddenSize(); // V_b
             double blockwiseHead = 4 * (C_BLOCK * m * blockRows + 4 * m * c.hiddenSize() + n * c.hiddenSize())
                     + (lmHead.storedType() != weights.dataType() ? 4.0 * lmHead.largestBlockParameters() : 0);
-            recompute = (long) (MARGIN * ((layers + 1) * 4 * n * c.hiddenSize() + Math.max(layer + widened,
-                    blockwiseHead) + 2 * 4 * n * c.hiddenSize()));
+            // the head's buffers are kept from step to step (BlockwiseHeadLoss), so they live beside a layer's arrays
+            recompute = (long) (MARGIN * ((layers + 1) * 4 * n * c.hiddenSize() + layer + widened + blockwiseHead
+                    + 2 * 4 * n * c.hiddenSize()));
         }
         MemoryLimit limit = MemoryLimit.ofProcess();
         return new MemoryPlan(weightBytes, adapterBytes, whole, recompute, MemoryLimit.jvmBytes(), limit.bytes(),
