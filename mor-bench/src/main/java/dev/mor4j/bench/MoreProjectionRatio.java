@@ -9,7 +9,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
  * {@link Variant#LORA_R8} at T tokens, {@code d_in → d_out}. The issue's target: MoRE's forward+backward ≤ 1.05×
  * LoRA r 8's (it is one LoRA plus a per-rank mask).
  *
- * <pre>java -cp ... dev.mor4j.bench.MoreProjectionRatio D_IN D_OUT TOKENS WARMUP ROUNDS</pre>
+ * <pre>java -cp ... dev.mor4j.bench.MoreProjectionRatio D_IN D_OUT TOKENS WARMUP ROUNDS [--profile]</pre>
+ * With {@code --profile} it then runs two forward+backward passes of each graph with an {@link OpProfile} attached
+ * and prints the ops by type and the most expensive ones.
  */
 public final class MoreProjectionRatio {
 
@@ -38,8 +40,32 @@ public final class MoreProjectionRatio {
     }
 
     public static void main(String[] args) {
-        ObjectNode o = measure(Integer.parseInt(args[0]), Integer.parseInt(args[1]), Integer.parseInt(args[2]),
-                Integer.parseInt(args[3]), Integer.parseInt(args[4]));
-        System.out.println(o.toPrettyString());
+        if (args.length != 5 && !(args.length == 6 && args[5].equals("--profile"))) {
+            throw new IllegalArgumentException("usage: MoreProjectionRatio D_IN D_OUT TOKENS WARMUP ROUNDS [--profile]");
+        }
+        int dIn = Integer.parseInt(args[0]);
+        int dOut = Integer.parseInt(args[1]);
+        int tokens = Integer.parseInt(args[2]);
+        if (Integer.parseInt(args[4]) > 0) {
+            ObjectNode o = measure(dIn, dOut, tokens, Integer.parseInt(args[3]), Integer.parseInt(args[4]));
+            System.out.println(o.toPrettyString());
+        }
+        if (args.length == 6) {
+            for (Variant v : new Variant[] {Variant.LORA_R8, Variant.MORE_R8}) {
+                ProjectionGraph g = new ProjectionGraph(v, dIn, dOut, tokens, 42);
+                for (int i = 0; i < Integer.parseInt(args[3]); i++) {
+                    g.forwardBackward();
+                }
+                OpProfile profile = new OpProfile();
+                g.sd().setListeners(profile);
+                long start = System.nanoTime();
+                for (int i = 0; i < 2; i++) {
+                    g.forwardBackward();
+                }
+                System.out.printf(java.util.Locale.ROOT, "%n%s, 2 forward+backward passes: %.1f ms wall%n", v,
+                        (System.nanoTime() - start) / 1e6);
+                System.out.print(profile.byType(30) + profile.table(60));
+            }
+        }
     }
 }

@@ -143,7 +143,13 @@ public final class TuluTrainingRun {
             List<Batch> list = batches.get(b);
             int[] count = new int[1];
             calls.put(b, count);
-            timing.add(b.label(), () -> step.step(list.get(count[0]++ % list.size()), b.labelOnlyHead()));
+            timing.add(b.label(), () -> {
+                long start = System.nanoTime();
+                int k = count[0]++ % list.size();
+                step.step(list.get(k), b.labelOnlyHead());
+                // progress on stderr: a run of this size takes most of an hour
+                System.err.printf(Locale.ROOT, "%s batch %d: %.1f s%n", b.label(), k, (System.nanoTime() - start) / 1e9);
+            });
         }
         ObjectNode o = JsonNodeFactory.instance.objectNode();
         try (MemoryPeak peak = new MemoryPeak()) {

@@ -120,15 +120,17 @@ public final class MixtureOfRankExperts extends BaseAdapterLayer {
         SDVariable emb = ctx.weight(key(TASK_EMBEDDING), tasks.size(), dIn); // [tasks, d_in]
 
         SDVariable e = sd.mmul(in.taskOneHot(), emb); // [E, d_in]: E[t_e], 0 for no task
-        SDVariable logits = sd.mmul(e, wg, false, true, false).add(bg.reshape(1, k)); // [E, K]
-        SDVariable p = sd.identity(Router.freeName(sd, prefix + ".rank_probabilities"), sd.nn.softmax(logits, 1)); // [E, K]
-        SDVariable valid = in.taskOneHot().sum(true, 1); // [E, 1]: 1 for a task, 0 for none
+        // Few ops on small arrays: in SameDiff each op costs about 0.3 ms whatever its size (forward and backward),
+        // which is what MoRE adds to a LoRA product
+        SDVariable logits = sd.mmul(e, wg, false, true, false).add(bg); // [E, K]: bg [K] broadcast over the rows
+        SDVariable p = sd.nn.softmax(Router.freeName(sd, prefix + ".rank_probabilities"), logits, 1); // [E, K]
+        SDVariable valid = in.valid(); // [E, 1]: 1 for a task, 0 for none
         // argmax yields integers, so the choice is a constant for gradients
         SDVariable chosen = sd.oneHot(sd.argmax(p, 1), k, 1, 1.0, 0.0, dt).mul(valid); // [E, K]
         SDVariable w = p.mul(chosen).sum(true, 1); // [E, 1]: p[k*]
         SDVariable straight = w.sub(StopGradient.of(sd, w)).add(valid); // [E, 1]: value 1 (0 without task)
-        SDVariable rowMask = sd.mmul(chosen, sd.constant(rankMasks(dt))).mul(straight); // [E, R]
-        SDVariable scaledMask = sd.mmul(in.tokenExample(), rowMask).mul(scaling); // [tokens, R]
+        SDVariable rowMask = sd.mmul(chosen, sd.constant(rankMasks(dt, scaling))).mul(straight); // [E, R]: s·m
+        SDVariable scaledMask = sd.mmul(in.tokenExample(), rowMask); // [tokens, R]
 
         SDVariable h = sd.mmul(dropout(ctx, x), a, false, true, false); // [tokens, R]
         SDVariable delta = sd.mmul(h.mul(scaledMask), b, false, true, false); // [tokens, d_out]
@@ -136,45 +138,43 @@ public final class MixtureOfRankExperts extends BaseAdapterLayer {
         SDVariable similarity = taskSimilarity(sd, in, x, emb); // [E, tasks]
         ctx.recordTaskSimilarity(prefix, similarity);
         if (ctx.training() && taskLossWeight > 0) {
-            SDVariable ce = alignmentLoss(sd, in, similarity, valid);
-            ctx.addAuxLoss(sd.identity(Router.freeName(sd, prefix + ".task_loss"),
-                    ce.mul(taskLossWeight / ctx.adaptedModules())));
+            ctx.addAuxLoss(alignmentLoss(sd, in, similarity, taskLossWeight / ctx.adaptedModules(),
+                    Router.freeName(sd, prefix + ".task_loss")));
         }
         return base.forward(sd, x).add(delta); // [tokens, d_out]
     }
 
-    /** {@code [K, R]}: row k has ones in its first {@code r_k} columns. */
-    private INDArray rankMasks(DataType dt) {
+    /** {@code [K, R]}: row k holds {@code value} in its first {@code r_k} columns, 0 after. */
+    private INDArray rankMasks(DataType dt, double value) {
         INDArray m = Nd4j.zeros(dt, ranks.length, r); // [K, R]
         for (int i = 0; i < ranks.length; i++) {
-            m.get(NDArrayIndex.point(i), NDArrayIndex.interval(0, ranks[i])).assign(1.0);
+            m.get(NDArrayIndex.point(i), NDArrayIndex.interval(0, ranks[i])).assign(value);
         }
         return m;
     }
 
     /** {@code S[e,t] = cos(x̄_e, E[t]) / τ}, {@code [E, tasks]}, from the examples' mean inputs. */
     private SDVariable taskSimilarity(SameDiff sd, TaskInputs in, SDVariable x, SDVariable emb) {
-        SDVariable mean = sd.mmul(in.meanPool(), x); // [E, d_in]
+        SDVariable mean = in.mean(sd, x); // [E, d_in]
         SDVariable meanUnit = mean.div(norm(sd, mean)); // [E, d_in]
         SDVariable embUnit = emb.div(norm(sd, emb)); // [tasks, d_in]
-        SDVariable s = sd.mmul(meanUnit, embUnit, false, true, false).div(temperature); // [E, tasks]
-        return sd.identity(Router.freeName(sd, prefix + ".task_similarity"), s);
+        SDVariable cos = sd.mmul(meanUnit, embUnit, false, true, false); // [E, tasks]
+        return cos.div(Router.freeName(sd, prefix + ".task_similarity"), temperature); // [E, tasks]
     }
 
     /** Row norms {@code max(‖v‖, eps)}, {@code [rows, 1]}. */
     private static SDVariable norm(SameDiff sd, SDVariable v /* [rows, d] */) {
-        SDVariable n = sd.math.sqrt(v.mul(v).sum(true, 1)); // [rows, 1]
-        return sd.math.max(n, sd.constant(Nd4j.scalar(v.dataType(), NORM_EPS)));
+        return sd.scalarMax(sd.norm2(v, true, 1), NORM_EPS); // [rows, 1]
     }
 
-    /** {@code mean_e (logsumexp_t S[e,t] − S[e,t_e])} over the examples that have a task. */
-    private static SDVariable alignmentLoss(SameDiff sd, TaskInputs in, SDVariable s /* [E, tasks] */,
-            SDVariable valid /* [E, 1] */) {
-        SDVariable shift = StopGradient.of(sd, s.max(true, 1)); // [E, 1]
-        SDVariable lse = sd.math.log(sd.math.exp(s.sub(shift)).sum(true, 1)).add(shift); // [E, 1]
-        SDVariable picked = s.mul(in.taskOneHot()).sum(true, 1); // [E, 1]
-        SDVariable count = sd.math.max(valid.sum(), sd.constant(Nd4j.scalar(s.dataType(), 1.0))); // scalar
-        return lse.sub(picked).mul(valid).sum().div(count); // scalar
+    /**
+     * {@code factor · mean_e (logsumexp_t S[e,t] − S[e,t_e])} over the examples that have a task, as
+     * {@code −Σ_{e,t} log_softmax(S)[e,t] · factor · onehot(t_e)[t] / #examples with a task}.
+     */
+    private static SDVariable alignmentLoss(SameDiff sd, TaskInputs in, SDVariable s /* [E, tasks] */, double factor,
+            String name) {
+        SDVariable logP = sd.nn.logSoftmax(s); // [E, tasks]: along the last axis (the explicit-axis form breaks M2.1's gradient)
+        return logP.mul(in.alignmentWeights(-factor)).sum(name); // scalar
     }
 
     /**

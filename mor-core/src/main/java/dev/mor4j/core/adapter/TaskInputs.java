@@ -3,7 +3,8 @@ package dev.mor4j.core.adapter;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.factory.Nd4j;
+import java.util.HashMap;
+import java.util.Map;
 
 /**
  * What adapters that adapt per example (MoRE) read about a batch's examples, shared by all of them in one graph.
@@ -13,9 +14,11 @@ import org.nd4j.linalg.factory.Nd4j;
  *   <li>{@value #TOKEN_EXAMPLE} {@code [tokens, E]} in the graph's float type: 1 at (t, e) when position t
  *       belongs to example e, else 0 (one 1 per row)</li>
  * </ul>
- * From them the graph derives the tasks as one-hot rows {@code [E, tasks]} and the averaging matrix
- * {@code P [E, tokens]} with {@code P[e,t] = m_t / Σ_t' m_t'} over the real tokens of example e (m the
- * context's token mask, 1 everywhere without one), so that {@code P x} is each example's mean input.
+ * From them the graph derives, once for all the adapters that read them, the tasks as one-hot rows
+ * {@code [E, tasks]}, which examples have a task, and the averaging matrix {@code P [E, tokens]} with
+ * {@code P[e,t] = m_t / Σ_t' m_t'} over the real tokens of example e (m the context's token mask, 1 everywhere
+ * without one), so that {@code P x} is each example's mean input. None of them depends on a weight: no gradient
+ * is computed through them.
  */
 public final class TaskInputs {
 
@@ -27,7 +30,10 @@ public final class TaskInputs {
     private final int tasks;
     private final SDVariable taskOneHot; // [E, tasks]
     private final SDVariable tokenExample; // [tokens, E]
-    private final SDVariable meanPool; // [E, tokens]
+    private final SDVariable poolT; // [tokens, E]: Pᵀ
+    private final SDVariable valid; // [E, 1]: 1 for an example with a task, 0 for none
+    private final SDVariable withTask; // scalar: max(Σ_e valid_e, 1)
+    private final Map<Double, SDVariable> alignmentWeights = new HashMap<>(); // factor → [E, tasks]
 
     TaskInputs(SameDiff sd, int tasks, DataType dt, SDVariable tokenMask /* [tokens, 1] or null */) {
         this.tasks = tasks;
@@ -36,8 +42,10 @@ public final class TaskInputs {
         this.tokenExample = sd.placeHolder(TOKEN_EXAMPLE, dt, -1, -1); // [tokens, E]
         SDVariable real = tokenMask == null ? tokenExample
                 : tokenExample.mul(tokenMask.dataType() == dt ? tokenMask : tokenMask.castTo(dt)); // [tokens, E]
-        SDVariable counts = sd.math.max(real.sum(true, 0), sd.constant(Nd4j.scalar(dt, 1.0))); // [1, E], ≥ 1
-        this.meanPool = real.div(counts).permute(1, 0); // [E, tokens]
+        SDVariable counts = sd.scalarMax(real.sum(true, 0), 1.0); // [1, E], ≥ 1
+        this.poolT = real.div(counts); // [tokens, E]
+        this.valid = taskOneHot.sum(true, 1); // [E, 1]
+        this.withTask = sd.scalarMax(taskOneHot.sum(), 1.0); // scalar
     }
 
     /** The number of tasks the one-hot rows span. */
@@ -55,8 +63,26 @@ public final class TaskInputs {
         return tokenExample;
     }
 
-    /** {@code [E, tokens]}: {@code meanPool · x} is each example's mean over its real tokens. */
-    public SDVariable meanPool() {
-        return meanPool;
+    /** {@code [E, 1]}: 1 for an example with a task, 0 for one without (a task id outside the list). */
+    public SDVariable valid() {
+        return valid;
+    }
+
+    /**
+     * Each example's mean input over its real tokens, {@code P x}.
+     *
+     * @param x {@code [tokens, d]}
+     * @return {@code [E, d]}
+     */
+    public SDVariable mean(SameDiff sd, SDVariable x) {
+        return sd.mmul(poolT, x, true, false, false); // [E, d]
+    }
+
+    /**
+     * {@code factor · onehot(t_e) / max(#examples with a task, 1)}, {@code [E, tasks]}: the weights that turn each
+     * example's log-probability of its task into a mean over the examples that have one; made once per factor.
+     */
+    public SDVariable alignmentWeights(double factor) {
+        return alignmentWeights.computeIfAbsent(factor, f -> taskOneHot.div(withTask).mul(f));
     }
 }

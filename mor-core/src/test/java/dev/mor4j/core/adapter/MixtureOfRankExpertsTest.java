@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.mor4j.core.MorException;
 import dev.mor4j.core.TestData;
 import dev.mor4j.core.nn.FrozenLinear;
+import dev.mor4j.core.nn.GradFunctions;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -192,7 +193,10 @@ class MixtureOfRankExpertsTest {
         sd.setLossVariables(loss.name());
         Map<String, INDArray> f = feeds(x, EXAMPLE, TASK, REAL, dt);
         f.put(g.ctx().dropoutMasks().keySet().iterator().next(), mask);
-        Map<String, INDArray> analytic = sd.calculateGradients(f, new ArrayList<>(w.keySet()));
+        List<String> wanted = new ArrayList<>(w.keySet());
+        wanted.add("x");
+        GradFunctions.create(sd, "x"); // a placeholder's gradient must be asked for up front
+        Map<String, INDArray> analytic = sd.calculateGradients(f, wanted);
 
         MoreReference at = reference(layer, w);
         double[] frozenP = new double[TASK.length];
@@ -221,6 +225,20 @@ class MixtureOfRankExpertsTest {
             return s + TASK_LOSS_WEIGHT * ref.alignmentLoss(xs, REAL, EXAMPLE, TASK);
         };
         List<FiniteDifference.Entry> entries = FiniteDifference.compare(w, analytic, referenceLoss, 8, rng);
+        // the input: through the base, the LoRA product (dropout mask held) and the examples' means
+        FiniteDifference.Loss inputLoss = (key, value) -> {
+            MoreReference ref = reference(layer, w);
+            double[][] movedX = MoreReference.rows(value);
+            double[][] y = ref.outputs(movedX, MoreReference.rows(value.mul(mask)), EXAMPLE, TASK, frozenP, frozenK);
+            double s = 0;
+            for (int t = 0; t < y.length; t++) {
+                for (int o = 0; o < y[t].length; o++) {
+                    s += Math.pow(y[t][o] * rs[t][o], 2);
+                }
+            }
+            return s + TASK_LOSS_WEIGHT * ref.alignmentLoss(movedX, REAL, EXAMPLE, TASK);
+        };
+        entries.addAll(FiniteDifference.compare(Map.of("x", x), analytic, inputLoss, 8, rng));
         double worst = FiniteDifference.assertClose(entries, 1e-6, "MoRE");
         for (String k : List.of(".more_gate.weight", ".more_gate.bias", ".more_task_embedding")) {
             double size = analytic.get(PREFIX + k).amaxNumber().doubleValue();
