@@ -19,6 +19,7 @@ timed steps over their summed time.
 import argparse
 import json
 import math
+import sys
 import time
 
 import torch
@@ -129,6 +130,17 @@ def collate(examples):
     return ids, mask, labels
 
 
+def gemm_gflops():
+    """GFLOP/s of one [512, 4096] x [4096, 4096] product (best of 3): tells which BLAS torch runs on."""
+    a, b = torch.randn(512, 4096), torch.randn(4096, 4096)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * 512 * 4096 * 4096 / best / 1e9
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("workload")
@@ -140,6 +152,10 @@ def main():
     w = json.load(open(a.workload))
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
+    gflops = gemm_gflops()
+    if gflops < 40:
+        print("warning: torch multiplies at %.1f GFLOP/s: it runs on the reference BLAS (libblas3)? Install "
+              "libopenblas0-pthread so that libblas.so.3 is OpenBLAS" % gflops, file=sys.stderr)
     model = Model(w["model"])
     trainable = [q for q in model.parameters() if q.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=2e-4)
@@ -168,6 +184,7 @@ def main():
         "model": w["model"], "max_len": w["max_len"], "steps": len(batches), "warmup": a.warmup,
         "real_tokens": real, "positions": positions, "rows": rows, "padding_fraction": 1 - real / positions,
         "seconds": seconds, "step_seconds": times, "real_tokens_per_second": real / seconds,
+        "gemm_gflops": gflops,
     }
     print("torch %s (%s), %d threads, %s batches of the workload (%d examples), %d timed steps after %d warm-up"
           % (torch.__version__, "MKL" if torch.backends.mkl.is_available() else "no MKL", torch.get_num_threads(),
