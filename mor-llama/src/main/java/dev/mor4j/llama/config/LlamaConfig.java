@@ -30,7 +30,7 @@ import java.util.Set;
  * @param ropeTheta          rotary base
  * @param tieWordEmbeddings  lm_head shares the embedding matrix
  * @param vocabSize          V
- * @param maxPositionEmbeddings longest sequence the rotary tables cover
+ * @param maxPositionEmbeddings longest sequence the model accepts (positions 0 … max − 1)
  * @param bosTokenId         may be null
  * @param eosTokenIds        may be empty
  * @param ropeScaling        how the rotary frequencies are scaled ({@link RopeScaling#NONE} for the default)
