@@ -55,11 +55,7 @@ public final class MorFormRatios {
         }
         if (args.length == 6) {
             for (ProjectionGraph g : graphs) {
-                OpProfile profile = new OpProfile();
-                g.sd().setListeners(profile);
-                for (int i = 0; i < 2; i++) {
-                    g.forwardBackward();
-                }
+                OpProfile profile = g.profile(2);
                 System.out.println("\n" + g.variant() + ", 2 forward+backward passes:");
                 System.out.print(profile.byType(15) + profile.table(25));
             }

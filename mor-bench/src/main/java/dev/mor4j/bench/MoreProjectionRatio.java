@@ -2,6 +2,7 @@ package dev.mor4j.bench;
 
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Locale;
 
 /**
  * MoRE's projection cost against LoRA r 8's, measured interleaved in one process ({@link Interleaved}): forward and
@@ -46,23 +47,20 @@ public final class MoreProjectionRatio {
         int dIn = Integer.parseInt(args[0]);
         int dOut = Integer.parseInt(args[1]);
         int tokens = Integer.parseInt(args[2]);
-        if (Integer.parseInt(args[4]) > 0) {
-            ObjectNode o = measure(dIn, dOut, tokens, Integer.parseInt(args[3]), Integer.parseInt(args[4]));
-            System.out.println(o.toPrettyString());
+        int warmup = Integer.parseInt(args[3]);
+        int rounds = Integer.parseInt(args[4]);
+        if (rounds > 0) {
+            System.out.println(measure(dIn, dOut, tokens, warmup, rounds).toPrettyString());
         }
         if (args.length == 6) {
             for (Variant v : new Variant[] {Variant.LORA_R8, Variant.MORE_R8}) {
                 ProjectionGraph g = new ProjectionGraph(v, dIn, dOut, tokens, 42);
-                for (int i = 0; i < Integer.parseInt(args[3]); i++) {
+                for (int i = 0; i < warmup; i++) {
                     g.forwardBackward();
                 }
-                OpProfile profile = new OpProfile();
-                g.sd().setListeners(profile);
                 long start = System.nanoTime();
-                for (int i = 0; i < 2; i++) {
-                    g.forwardBackward();
-                }
-                System.out.printf(java.util.Locale.ROOT, "%n%s, 2 forward+backward passes: %.1f ms wall%n", v,
+                OpProfile profile = g.profile(2);
+                System.out.printf(Locale.ROOT, "%n%s, 2 forward+backward passes: %.1f ms wall%n", v,
                         (System.nanoTime() - start) / 1e6);
                 System.out.print(profile.byType(30) + profile.table(60));
             }

@@ -69,4 +69,14 @@ public final class ProjectionGraph {
     public Map<String, INDArray> forwardBackward() {
         return GradientFunction.run(sd, feeds, List.of(), gradientNames).getGradients();
     }
+
+    /** Attaches an {@link OpProfile} and runs {@code passes} forward+backward passes under it. */
+    public OpProfile profile(int passes) {
+        OpProfile profile = new OpProfile();
+        sd.setListeners(profile);
+        for (int i = 0; i < passes; i++) {
+            forwardBackward();
+        }
+        return profile;
+    }
 }

@@ -120,7 +120,7 @@ public final class MixtureOfRankExperts extends BaseAdapterLayer {
         SDVariable emb = ctx.weight(key(TASK_EMBEDDING), tasks.size(), dIn); // [tasks, d_in]
 
         SDVariable e = sd.mmul(in.taskOneHot(), emb); // [E, d_in]: E[t_e], 0 for no task
-        // Few ops on small arrays: in SameDiff each op costs about 0.3 ms whatever its size (forward and backward),
+        // Few ops on small arrays: in SameDiff each op costs about 0.25 ms whatever its size (forward and backward),
         // which is what MoRE adds to a LoRA product
         SDVariable logits = sd.mmul(e, wg, false, true, false).add(bg); // [E, K]: bg [K] broadcast over the rows
         SDVariable p = sd.nn.softmax(Router.freeName(sd, prefix + ".rank_probabilities"), logits, 1); // [E, K]

@@ -1,10 +1,10 @@
 package dev.mor4j.core.adapter;
 
+import java.util.HashMap;
+import java.util.Map;
 import org.nd4j.autodiff.samediff.SDVariable;
 import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * What adapters that adapt per example (MoRE) read about a batch's examples, shared by all of them in one graph.

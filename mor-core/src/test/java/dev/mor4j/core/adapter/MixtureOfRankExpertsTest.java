@@ -214,30 +214,12 @@ class MixtureOfRankExpertsTest {
         FiniteDifference.Loss referenceLoss = (key, value) -> {
             Map<String, INDArray> moved = new HashMap<>(w);
             moved.put(key, value);
-            MoreReference ref = reference(layer, moved);
-            double[][] y = ref.outputs(xs, dropped, EXAMPLE, TASK, frozenP, frozenK);
-            double s = 0;
-            for (int t = 0; t < y.length; t++) {
-                for (int o = 0; o < y[t].length; o++) {
-                    s += Math.pow(y[t][o] * rs[t][o], 2);
-                }
-            }
-            return s + TASK_LOSS_WEIGHT * ref.alignmentLoss(xs, REAL, EXAMPLE, TASK);
+            return objective(reference(layer, moved), xs, dropped, rs, frozenP, frozenK);
         };
         List<FiniteDifference.Entry> entries = FiniteDifference.compare(w, analytic, referenceLoss, 8, rng);
         // the input: through the base, the LoRA product (dropout mask held) and the examples' means
-        FiniteDifference.Loss inputLoss = (key, value) -> {
-            MoreReference ref = reference(layer, w);
-            double[][] movedX = MoreReference.rows(value);
-            double[][] y = ref.outputs(movedX, MoreReference.rows(value.mul(mask)), EXAMPLE, TASK, frozenP, frozenK);
-            double s = 0;
-            for (int t = 0; t < y.length; t++) {
-                for (int o = 0; o < y[t].length; o++) {
-                    s += Math.pow(y[t][o] * rs[t][o], 2);
-                }
-            }
-            return s + TASK_LOSS_WEIGHT * ref.alignmentLoss(movedX, REAL, EXAMPLE, TASK);
-        };
+        FiniteDifference.Loss inputLoss = (key, value) -> objective(reference(layer, w), MoreReference.rows(value),
+                MoreReference.rows(value.mul(mask)), rs, frozenP, frozenK);
         entries.addAll(FiniteDifference.compare(Map.of("x", x), analytic, inputLoss, 8, rng));
         double worst = FiniteDifference.assertClose(entries, 1e-6, "MoRE");
         for (String k : List.of(".more_gate.weight", ".more_gate.bias", ".more_task_embedding")) {
@@ -245,6 +227,19 @@ class MixtureOfRankExpertsTest {
             assertTrue(size > 1e-3, k + " should receive gradient through the straight-through path, got " + size);
         }
         System.out.printf("gradient check MORE: %d entries, max error %.2e%n", entries.size(), worst);
+    }
+
+    /** The test's loss in float64: {@code Σ (y ⊙ r)² + λ · CE}, the chosen ranks and p[k*] held at their values. */
+    private static double objective(MoreReference ref, double[][] xs, double[][] dropped, double[][] rs,
+            double[] frozenP, int[] frozenK) {
+        double[][] y = ref.outputs(xs, dropped, EXAMPLE, TASK, frozenP, frozenK);
+        double s = 0;
+        for (int t = 0; t < y.length; t++) {
+            for (int o = 0; o < y[t].length; o++) {
+                s += Math.pow(y[t][o] * rs[t][o], 2);
+            }
+        }
+        return s + TASK_LOSS_WEIGHT * ref.alignmentLoss(xs, REAL, EXAMPLE, TASK);
     }
 
     @Test

@@ -276,7 +276,7 @@ public final class LlamaGraph {
         SDVariable b = bt.get(SDIndex.interval(0, 1)); // [1]
         SDVariable t = bt.get(SDIndex.interval(1, 2)); // [1]
 
-        SDVariable invFreq = sd.constant("rope.inv_freq", weights.rotaryInverseFrequencies()); // [1, hd] FLOAT
+        SDVariable invFreq = sd.constant("rope.inv_freq", RotaryTables.repeatedInverseFrequencies(c)); // [1, hd] FLOAT
         SDVariable[] cosSin = RotaryTables.define(sd, pos, invFreq, dt); // 2 × [T, hd] or [B·T, hd]
         SDVariable cos = cosSin[0]; // [T, hd] or [B·T, hd]
         SDVariable sin = cosSin[1]; // [T, hd] or [B·T, hd]

@@ -47,7 +47,6 @@ public final class LlamaWeights {
     private final INDArray[] postAttentionNorm; // L × [H]
     private final INDArray finalNorm; // [H]
     private final Map<String, FrozenLinear> linears; // "model.layers.{l}.{proj}" and "lm_head"
-    private INDArray rotaryInverseFrequencies; // [1, hd] FLOAT; made on first use
 
     private LlamaWeights(LlamaConfig config, DataType computeType, INDArray embedTokens, INDArray[] inputNorm,
             INDArray[] postAttentionNorm, INDArray finalNorm, Map<String, FrozenLinear> linears) {
@@ -241,9 +240,7 @@ public final class LlamaWeights {
         Map<String, FrozenLinear> m = new LinkedHashMap<>(linears);
         m.put("lm_head", FrozenLinear.resident("lm_head", linears.get("lm_head").storedWeight(), computeType,
                 maxBlockParameters));
-        LlamaWeights w = new LlamaWeights(config, computeType, embedTokens, inputNorm, postAttentionNorm, finalNorm, m);
-        w.rotaryInverseFrequencies = rotaryInverseFrequencies;
-        return w;
+        return new LlamaWeights(config, computeType, embedTokens, inputNorm, postAttentionNorm, finalNorm, m);
     }
 
     /** A copy of these weights in another floating-point type, e.g. DOUBLE for precise numerical checks. */
@@ -257,19 +254,6 @@ public final class LlamaWeights {
             post[l] = postAttentionNorm[l].castTo(type);
         }
         return new LlamaWeights(config, type, embedTokens.castTo(type), in, post, finalNorm.castTo(type), cast);
-    }
-
-    /**
-     * The config's rotary inverse frequencies, scaled and repeated twice ({@link RotaryTables#repeatedInverseFrequencies}),
-     * from which every graph built on these weights computes the cos/sin rows of its positions.
-     *
-     * @return {@code [1, hd]} FLOAT, shared: do not modify
-     */
-    public synchronized INDArray rotaryInverseFrequencies() {
-        if (rotaryInverseFrequencies == null) {
-            rotaryInverseFrequencies = RotaryTables.repeatedInverseFrequencies(config);
-        }
-        return rotaryInverseFrequencies;
     }
 
     /** {@code [V, H]}, in the type it is held in (16-bit for a 16-bit checkpoint, else the compute type). */
